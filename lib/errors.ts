@@ -37,6 +37,7 @@ const specs = {
   WS_ERR_PING_TIMEOUT: { message: 'No pong received before the timeout', closeCode: 1006 },
   WS_ERR_CLOSE_TIMEOUT: { message: 'Peer did not complete the closing handshake in time', closeCode: 1006 },
   WS_ERR_CONNECTION_CLOSED: { message: 'Connection closed before the operation completed' },
+  WS_ERR_PING_LIMIT: { message: 'Too many pings awaiting a pong' },
 
   // handshake
   WS_ERR_HANDSHAKE_METHOD: { message: 'WebSocket handshake must use GET', statusCode: 400 },

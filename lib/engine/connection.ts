@@ -1,0 +1,354 @@
+// One WebSocket connection at the protocol level, with no I/O: bytes in through `receive()`,
+// messages and control events out through a host object, frames out through `writer`. Timers
+// are the host's too: it calls `tick(now)` from one shared interval for all connections, and the
+// connection decides whether a heartbeat ping, a pong deadline or a close deadline is due.
+import { wsError, WebSocketError, type WebSocketErrorCode } from '../errors'
+import {
+  OPEN, CLOSING, CLOSED, OPCODE_TEXT, OPCODE_BINARY, OPCODE_CONTINUATION, OPCODE_CLOSE, OPCODE_PING,
+  OPCODE_PONG, CLOSE_NO_STATUS, CLOSE_ABNORMAL, MAX_CONTROL_PAYLOAD, MAX_CLOSE_REASON_BYTES,
+  DEFAULT_MAX_PAYLOAD, DEFAULT_CLOSE_TIMEOUT, type Role, type ReadyState
+} from './constants'
+import { FrameParser, type FrameHandler } from './parser'
+import { FrameWriter } from './serializer'
+import { Utf8Validator, isValidUtf8 } from './utf8'
+import { isValidCloseCode } from './close-codes'
+import { MessageAssembler } from './assembler'
+
+/** What a connection reports to whoever owns the transport. */
+export interface ConnectionHost {
+  onMessage (data: Buffer, isBinary: boolean): void
+  onPing (data: Buffer): void
+  onPong (data: Buffer): void
+  /** Frames were queued on `connection.writer`: write them soon. */
+  onOutput (): void
+  /**
+   * The protocol is done with the transport. `destroy` false: write what is queued, then end it
+   * (close handshake complete, or the connection failed); true: tear it down now (a timeout).
+   */
+  onTransportEnd (destroy: boolean): void
+  /** The connection failed (protocol error, invalid data, limit, timeout). */
+  onError (err: WebSocketError): void
+}
+
+export interface ConnectionOptions {
+  role: Role
+  /** largest message accepted, in bytes (default 16 MiB); larger ones close 1009 */
+  maxPayload?: number
+  /** answer pings automatically (default true) */
+  autoPong?: boolean
+  /** ms to wait for the peer's close frame (or TCP close) after ours (default 5000) */
+  closeTimeout?: number
+  /** ms between heartbeat pings, 0 for none (default 0) */
+  heartbeatInterval?: number
+  /** ms a heartbeat ping may wait for its pong before the peer counts as dead (default: the interval) */
+  pongTimeout?: number
+  /** pings awaiting a pong at once (default 16) */
+  maxPendingPings?: number
+  /** split outgoing messages larger than this into frames of this size, 0 for never (default 0) */
+  fragmentSize?: number
+  /** clock in ms, for round-trip times (default performance.now) */
+  now?: () => number
+}
+
+export type PingCallback = (err: WebSocketError | null, rtt?: number) => void
+
+interface PendingPing { payload: Buffer, sentAt: number, cb: PingCallback | null }
+
+const EMPTY = Buffer.alloc(0)
+const defaultNow = (): number => performance.now()
+
+export class Connection implements FrameHandler {
+  readyState: ReadyState = OPEN
+  readonly role: Role
+  readonly writer: FrameWriter
+  readonly parser: FrameParser
+  /** close code and reason reported to the application: the peer's, or 1006 without a close frame */
+  closeCode = CLOSE_ABNORMAL
+  closeReason = ''
+  closeFrameReceived = false
+  closeFrameSent = false
+  /** last measured round-trip time in ms (a ping answered by its pong), -1 before the first */
+  latency = -1
+
+  private readonly host: ConnectionHost
+  private readonly maxPayload: number
+  private readonly autoPong: boolean
+  private readonly closeTimeout: number
+  private readonly heartbeatInterval: number
+  private readonly pongTimeout: number
+  private readonly maxPendingPings: number
+  private readonly fragmentSize: number
+  private readonly now: () => number
+  private readonly utf8 = new Utf8Validator()
+  private readonly assembler = new MessageAssembler()
+  private pings: PendingPing[] | null = null
+  private pingCounter = 0
+  private closeDeadline = 0
+  private nextHeartbeat = 0
+  private heartbeatPing: Buffer | null = null
+  private pongDeadline = 0
+
+  constructor (host: ConnectionHost, options: ConnectionOptions) {
+    this.host = host
+    this.role = options.role
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
+    this.autoPong = options.autoPong ?? true
+    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
+    this.heartbeatInterval = options.heartbeatInterval ?? 0
+    this.pongTimeout = options.pongTimeout ?? this.heartbeatInterval
+    this.maxPendingPings = options.maxPendingPings ?? 16
+    this.fragmentSize = options.fragmentSize ?? 0
+    this.now = options.now ?? defaultNow
+    this.writer = new FrameWriter(this.role)
+    this.parser = new FrameParser(this, { role: this.role, maxPayload: this.maxPayload })
+    if (this.heartbeatInterval > 0) this.nextHeartbeat = this.now() + this.heartbeatInterval
+  }
+
+  /** Bytes from the transport, in any split. */
+  receive (chunk: Buffer): void {
+    this.parser.push(chunk)
+  }
+
+  // ---- receiving (FrameHandler) ----
+
+  onDataPiece (piece: Buffer, frameDone: boolean, messageDone: boolean): void {
+    const parser = this.parser
+    const isText = parser.messageOpcode === OPCODE_TEXT
+    // Section 8.1: fail fast on the first invalid byte, even in the middle of a fragment.
+    if (isText && !this.utf8.write(piece, 0, piece.length)) return this.fail('WS_ERR_INVALID_UTF8')
+    if (messageDone) {
+      if (isText && !this.utf8.end()) return this.fail('WS_ERR_INVALID_UTF8', 'message ends inside a sequence')
+      let data = piece
+      if (this.assembler.length !== 0) {
+        this.assembler.append(piece, parser.messageLength, this.maxPayload)
+        data = this.assembler.take()
+      }
+      this.host.onMessage(data, !isText)
+      return
+    }
+    // A piece of a message still arriving: keep a copy (the chunk it is a view of gets reused).
+    if (piece.length !== 0) this.assembler.append(piece, parser.messageLength, this.maxPayload)
+    void frameDone
+  }
+
+  onControlFrame (opcode: number, payload: Buffer): void {
+    if (opcode === OPCODE_PING) {
+      // Section 5.5.2: answer with a pong carrying the same payload, unless we are closing.
+      if (this.autoPong && !this.closeFrameSent) this.queueControl(OPCODE_PONG, payload)
+      this.host.onPing(payload)
+    } else if (opcode === OPCODE_PONG) {
+      this.matchPong(payload)
+      this.host.onPong(payload)
+    } else {
+      this.receiveClose(payload)
+    }
+  }
+
+  onParseError (err: WebSocketError): void {
+    this.failWith(err)
+  }
+
+  private receiveClose (payload: Buffer): void {
+    let code = CLOSE_NO_STATUS
+    let reason = ''
+    // Section 5.5.1: a close body, if any, starts with a 2-byte code; one byte alone is malformed.
+    if (payload.length === 1) return this.fail('WS_ERR_INVALID_CLOSE_PAYLOAD')
+    if (payload.length >= 2) {
+      code = payload.readUInt16BE(0)
+      if (!isValidCloseCode(code)) return this.fail('WS_ERR_INVALID_CLOSE_CODE', String(code))
+      const reasonBytes = payload.subarray(2)
+      if (!isValidUtf8(reasonBytes)) return this.fail('WS_ERR_INVALID_UTF8', 'in the close reason')
+      reason = reasonBytes.toString()
+    }
+    this.closeFrameReceived = true
+    this.closeCode = code
+    this.closeReason = reason
+    // Section 5.5.1: nothing after a close frame is processed.
+    this.parser.stop()
+    this.assembler.clear()
+    // Section 5.5.1: answer a close we did not start, echoing its code.
+    if (!this.closeFrameSent) this.sendCloseFrame(code === CLOSE_NO_STATUS ? 0 : code, '')
+    this.readyState = CLOSING
+    // Section 7.1.1: the server closes the TCP connection first; the client's host waits for it.
+    this.host.onTransportEnd(false)
+  }
+
+  // ---- sending ----
+
+  /** Queue a data message. Throws WS_ERR_NOT_OPEN once a close frame has been sent or received. */
+  send (data: Uint8Array, isBinary: boolean): void {
+    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    const opcode = isBinary ? OPCODE_BINARY : OPCODE_TEXT
+    const size = this.fragmentSize
+    if (size === 0 || data.length <= size) {
+      this.writer.frame(opcode, true, false, data)
+    } else {
+      for (let at = 0; at < data.length; at += size) {
+        const end = Math.min(at + size, data.length)
+        this.writer.frame(at === 0 ? opcode : OPCODE_CONTINUATION, end === data.length, false, data.subarray(at, end))
+      }
+    }
+    this.host.onOutput()
+  }
+
+  /** Queue a frame built elsewhere (a broadcast frame shared by many connections). */
+  sendRaw (frame: Buffer): void {
+    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    this.writer.raw(frame)
+    this.host.onOutput()
+  }
+
+  /**
+   * Send a ping. With no payload a 4-byte sequence number is used so that the pong can be matched;
+   * `cb` gets the round-trip time in ms when the matching pong arrives.
+   */
+  ping (data?: Uint8Array, cb?: PingCallback): void {
+    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    const payload = data === undefined ? this.nextPingPayload() : Buffer.from(data)
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw wsError('WS_ERR_CONTROL_ARG_TOO_LONG')
+    const pings = this.pings ?? (this.pings = [])
+    if (pings.length >= this.maxPendingPings) throw wsError('WS_ERR_PING_LIMIT', `${this.maxPendingPings} pending`)
+    pings.push({ payload, sentAt: this.now(), cb: cb ?? null })
+    this.queueControl(OPCODE_PING, payload)
+  }
+
+  pong (data?: Uint8Array): void {
+    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    const payload = data ?? EMPTY
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw wsError('WS_ERR_CONTROL_ARG_TOO_LONG')
+    this.queueControl(OPCODE_PONG, payload)
+  }
+
+  /**
+   * Start the closing handshake (section 7.1.2). `code` must be one allowed on the wire
+   * (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 bytes of UTF-8; both are checked
+   * before anything changes, and an invalid pair throws WS_ERR_INVALID_CLOSE_ARG.
+   */
+  close (code?: number, reason?: string): void {
+    const reasonBytes = reason === undefined || reason === '' ? EMPTY : Buffer.from(reason)
+    if (code !== undefined && !isValidCloseCode(code)) throw wsError('WS_ERR_INVALID_CLOSE_ARG', `code ${code}`)
+    if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) throw wsError('WS_ERR_INVALID_CLOSE_ARG', 'reason too long')
+    if (code === undefined && reasonBytes.length !== 0) throw wsError('WS_ERR_INVALID_CLOSE_ARG', 'a reason needs a code')
+    if (this.readyState !== OPEN) return
+    this.sendCloseFrame(code ?? 0, reasonBytes)
+    this.readyState = CLOSING
+  }
+
+  /** The transport is closed: settle everything still waiting on the peer. */
+  transportClosed (): void {
+    if (this.readyState === CLOSED) return
+    this.readyState = CLOSED
+    this.parser.stop()
+    this.assembler.clear()
+    this.writer.discard()
+    this.closeDeadline = 0
+    this.pongDeadline = 0
+    this.nextHeartbeat = 0
+    const pings = this.pings
+    this.pings = null
+    if (pings !== null) {
+      for (const p of pings) if (p.cb !== null) p.cb(wsError('WS_ERR_CONNECTION_CLOSED'))
+    }
+  }
+
+  /** Called by the host's shared timer: fires whatever deadline has passed. */
+  tick (now: number): void {
+    if (this.readyState === CLOSED) return
+    if (this.closeDeadline !== 0 && now >= this.closeDeadline) {
+      this.closeDeadline = 0
+      this.host.onError(wsError('WS_ERR_CLOSE_TIMEOUT'))
+      this.host.onTransportEnd(true)
+      return
+    }
+    if (this.pongDeadline !== 0 && now >= this.pongDeadline) {
+      this.pongDeadline = 0
+      this.host.onError(wsError('WS_ERR_PING_TIMEOUT'))
+      this.host.onTransportEnd(true)
+      return
+    }
+    if (this.nextHeartbeat !== 0 && now >= this.nextHeartbeat && this.readyState === OPEN) {
+      this.nextHeartbeat = now + this.heartbeatInterval
+      if (this.heartbeatPing === null) {
+        const payload = this.nextPingPayload()
+        this.heartbeatPing = payload
+        this.pongDeadline = now + this.pongTimeout
+        this.queueControl(OPCODE_PING, payload)
+        this.rememberPing(payload, now)
+      }
+    }
+  }
+
+  /** Fail the connection (section 7.1.7): close frame with the error's code, then end the transport. */
+  fail (code: WebSocketErrorCode, detail?: string): void {
+    this.failWith(wsError(code, detail))
+  }
+
+  failWith (err: WebSocketError): void {
+    if (this.readyState === CLOSED) return
+    this.parser.stop()
+    this.assembler.clear()
+    const closeCode = err.closeCode
+    if (!this.closeFrameSent && closeCode !== undefined && isValidCloseCode(closeCode)) {
+      this.sendCloseFrame(closeCode, EMPTY)
+    }
+    this.readyState = CLOSING
+    this.host.onError(err)
+    this.host.onTransportEnd(false)
+  }
+
+  private sendCloseFrame (code: number, reason: Uint8Array | string): void {
+    let payload = EMPTY
+    if (code !== 0) {
+      const reasonBytes = typeof reason === 'string' ? Buffer.from(reason) : reason
+      payload = Buffer.allocUnsafe(2 + reasonBytes.length)
+      payload.writeUInt16BE(code, 0)
+      payload.set(reasonBytes, 2)
+    }
+    this.closeFrameSent = true
+    if (this.closeTimeout > 0) this.closeDeadline = this.now() + this.closeTimeout
+    this.queueControl(OPCODE_CLOSE, payload)
+  }
+
+  private queueControl (opcode: number, payload: Uint8Array): void {
+    this.writer.frame(opcode, true, false, payload)
+    this.host.onOutput()
+  }
+
+  private nextPingPayload (): Buffer {
+    const payload = Buffer.allocUnsafe(4)
+    payload.writeUInt32BE(this.pingCounter = (this.pingCounter + 1) >>> 0, 0)
+    return payload
+  }
+
+  private rememberPing (payload: Buffer, sentAt: number): void {
+    const pings = this.pings ?? (this.pings = [])
+    // a heartbeat ping never crowds out the application's: drop the oldest heartbeat entry instead
+    if (pings.length >= this.maxPendingPings) pings.shift()
+    pings.push({ payload, sentAt, cb: null })
+  }
+
+  /**
+   * Section 5.5.3: a pong answers the ping with the same payload; a peer may answer only the
+   * latest of several pings, so the match settles every older one too. Unsolicited pongs are ignored.
+   */
+  private matchPong (payload: Buffer): void {
+    if (this.heartbeatPing !== null && payload.equals(this.heartbeatPing)) {
+      this.heartbeatPing = null
+      this.pongDeadline = 0
+    }
+    const pings = this.pings
+    if (pings === null) return
+    let match = -1
+    for (let i = pings.length - 1; i >= 0; i--) {
+      if (pings[i].payload.equals(payload)) { match = i; break }
+    }
+    if (match === -1) return
+    const now = this.now()
+    const settled = pings.splice(0, match + 1)
+    const rtt = now - settled[match].sentAt
+    this.latency = rtt
+    for (const p of settled) if (p.cb !== null) p.cb(null, now - p.sentAt)
+    if (pings.length === 0) this.pings = null
+  }
+}
+
