@@ -1,6 +1,6 @@
 import t from 'tap'
 import { makeConnection } from '../helpers/engine-host'
-import { frame, closePayload, decodeFrames } from '../helpers/frames'
+import { frame, closePayload } from '../helpers/frames'
 import { errorSpec } from '../../lib/errors'
 
 const server = () => makeConnection({ role: 'server', maxPayload: 1 << 20 })
