@@ -34,6 +34,7 @@ const specs = {
   WS_ERR_INVALID_CLOSE_ARG: { message: 'Invalid close code or reason (code 1000 or 3000-4999, reason at most 123 bytes)' },
   WS_ERR_CONTROL_ARG_TOO_LONG: { message: 'Ping or pong payload longer than 125 bytes' },
   WS_ERR_INVALID_OPTION: { message: 'Invalid option' },
+  WS_ERR_INVALID_HEADER: { message: 'Invalid HTTP header name or value (CR, LF or another forbidden character)' },
   WS_ERR_PING_TIMEOUT: { message: 'No pong received before the timeout', closeCode: 1006 },
   WS_ERR_CLOSE_TIMEOUT: { message: 'Peer did not complete the closing handshake in time', closeCode: 1006 },
   WS_ERR_CONNECTION_CLOSED: { message: 'Connection closed before the operation completed' },
