@@ -1,0 +1,111 @@
+// fastify-rfc6455: WebSocket routes for Fastify on an RFC 6455 engine of its own.
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { resolveOptions, resolveHandshakeTimeout, type WebSocketPluginOptions } from './plugin/options'
+import { createOnRoute, routeStateOf, upgradeOnly, type PluginShared } from './plugin/route'
+import { createUpgradeListener, kUpgrade, type UpgradeRequest, type UpgradeState } from './plugin/upgrade'
+import { injectWS, type InjectWSOptions } from './plugin/inject'
+import { wsError } from './errors'
+import { WebSocket } from './socket'
+import { OPEN } from './engine/constants'
+import './types'
+
+const kInstalled = Symbol('fastify-rfc6455.installed')
+
+async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOptions): Promise<void> {
+  const server = fastify.server as typeof fastify.server & { [kInstalled]?: boolean }
+  if (server[kInstalled] === true) throw wsError('WS_ERR_INVALID_OPTION', 'fastify-rfc6455 is already registered on this server')
+  server[kInstalled] = true
+  const shared: PluginShared = { options: resolveOptions(opts), clients: new Set(), closing: false, errorHandler: opts.errorHandler }
+  const upgradeState: UpgradeState = {
+    handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
+    closing: false,
+    routing: fastify.routing
+  }
+  const onUpgrade = createUpgradeListener(upgradeState)
+
+  fastify.addHook('onRoute', createOnRoute(shared))
+  allowRoutesWithoutHandler(fastify)
+  fastify.addHook('onRequest', refuseUpgradeToPlainRoute)
+
+  fastify.decorate('websocketClients', shared.clients)
+  fastify.decorate('injectWS', function (path: string, options?: InjectWSOptions) {
+    return injectWS(onUpgrade, path, options)
+  })
+
+  server.on('upgrade', onUpgrade)
+
+  // fastify.close(): refuse new upgrades, close every socket with 1001 Going Away, wait for the
+  // closing handshakes up to closeTimeout, then terminate what is left.
+  fastify.addHook('preClose', async () => {
+    shared.closing = true
+    upgradeState.closing = true
+    await closeAll(shared.clients, shared.options.closeTimeout)
+  })
+  fastify.addHook('onClose', async () => {
+    server.removeListener('upgrade', onUpgrade)
+    server[kInstalled] = false
+  })
+}
+
+/** Close every socket with 1001 and resolve once all have closed, terminating stragglers after `timeout` ms. */
+function closeAll (clients: Set<WebSocket>, timeout: number): Promise<void> {
+  if (clients.size === 0) return Promise.resolve()
+  return new Promise(resolve => {
+    const timer = setTimeout(() => { for (const ws of clients) ws.terminate() }, timeout)
+    const check = (): void => {
+      if (clients.size === 0) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    for (const ws of [...clients]) {
+      ws.once('close', () => process.nextTick(check))
+      if (ws.readyState === OPEN) ws.close(1001, 'Server shutting down')
+    }
+  })
+}
+
+/**
+ * An upgrade request that reached a route without `websocket` is refused over HTTP, never
+ * upgraded: most often the route was declared before this plugin finished loading.
+ */
+function refuseUpgradeToPlainRoute (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  if ((request.raw as UpgradeRequest)[kUpgrade] === undefined || request.is404 || routeStateOf(request) !== undefined) {
+    done()
+    return
+  }
+  request.log.warn({ url: request.url }, 'WebSocket upgrade to a route without the websocket option; if it has one, ' +
+    'declare it after `await app.register(fastifyRfc6455)` or inside a plugin registered after it')
+  reply.code(404).send(wsError('WS_ERR_NOT_WEBSOCKET_ROUTE'))
+}
+
+/** `websocket: {...}` routes need no plain-HTTP handler: give them one that answers 426. */
+function allowRoutesWithoutHandler (fastify: FastifyInstance): void {
+  const route = fastify.route
+  fastify.route = function (this: FastifyInstance, options: RouteOptions & { websocket?: unknown }) {
+    if (options.websocket !== undefined && options.websocket !== false && options.handler === undefined) {
+      options = { ...options, handler: upgradeOnly }
+    }
+    return (route as (o: unknown) => FastifyInstance).call(this, options)
+  } as typeof fastify.route
+  const get = fastify.get
+  fastify.get = function (this: FastifyInstance, path: string, options?: unknown, handler?: unknown) {
+    const o = options as { websocket?: unknown, handler?: unknown } | undefined
+    if (handler === undefined && typeof o === 'object' && o !== null && o.websocket !== undefined && o.websocket !== false && o.handler === undefined) {
+      handler = upgradeOnly
+    }
+    return (get as (...args: unknown[]) => FastifyInstance).call(this, path, options, handler)
+  } as typeof fastify.get
+}
+
+const plugin = fp(fastifyRfc6455, { fastify: '5.x', name: 'fastify-rfc6455' })
+
+export default plugin
+export { plugin as fastifyRfc6455 }
+export { WebSocket } from './socket'
+export type { SendOptions, SendCallback, PingCallback, WebSocketData, BackpressurePolicy } from './socket'
+export { WebSocketError, errorCodes, type WebSocketErrorCode } from './errors'
+export type { WebSocketPluginOptions, WebSocketSharedOptions, HeartbeatOptions, AllowedOrigins } from './plugin/options'
+export type { WebSocketRouteOptions, WebSocketRouteHandlers, WebSocketHandler } from './plugin/route'
+export { InjectRefusedError, type InjectWSOptions } from './plugin/inject'

@@ -1,0 +1,123 @@
+// app.injectWS(path, opts): open a WebSocket to the app over an in-memory stream pair, with no
+// port, through the same upgrade path as a real connection. Resolves the client socket, or
+// rejects with the HTTP status of a refusal.
+import { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { duplexPair, type Duplex } from 'node:stream'
+import { generateKey, computeAccept } from '../handshake/accept'
+import { WebSocket, type SocketContext } from '../socket'
+import { wsError } from '../errors'
+
+export interface InjectWSOptions {
+  headers?: Record<string, string>
+  protocols?: string[]
+  /** called with the refusal's HTTP response instead of rejecting */
+  onInit?: (socket: WebSocket) => void
+}
+
+export class InjectRefusedError extends Error {
+  readonly statusCode: number
+  readonly headers: Record<string, string>
+  readonly body: string
+  constructor (statusCode: number, headers: Record<string, string>, body: string) {
+    super(`WebSocket upgrade refused with HTTP ${statusCode}`)
+    this.name = 'InjectRefusedError'
+    this.statusCode = statusCode
+    this.headers = headers
+    this.body = body
+  }
+}
+
+const MAX_RESPONSE_HEAD = 16 * 1024
+const clientContext: SocketContext = {
+  handlers: null,
+  onHandlerError (socket, err) { if (socket.listenerCount('error') > 0) socket.emit('error', err) },
+  onProtocolError () {},
+  maxBackpressure: 64 * 1024 * 1024,
+  backpressurePolicy: 'close',
+  registry: null
+}
+
+export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+  path: string, options: InjectWSOptions = {}): Promise<WebSocket> {
+  const [clientSide, serverSide] = duplexPair()
+  const key = generateKey()
+  const headers: Record<string, string> = {
+    host: 'localhost',
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': key
+  }
+  if (options.protocols !== undefined && options.protocols.length > 0) headers['sec-websocket-protocol'] = options.protocols.join(', ')
+  for (const name in options.headers) headers[name.toLowerCase()] = options.headers[name]
+
+  const req = new IncomingMessage(serverSide as unknown as Socket)
+  req.method = 'GET'
+  req.url = path
+  req.httpVersion = '1.1'
+  req.httpVersionMajor = 1
+  req.httpVersionMinor = 1
+  req.headers = headers
+  req.rawHeaders = Object.entries(headers).flat()
+  req.complete = true
+  req.push(null)
+
+  return new Promise<WebSocket>((resolve, reject) => {
+    let head = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk])
+      const end = head.indexOf('\r\n\r\n')
+      if (end === -1) {
+        if (head.length > MAX_RESPONSE_HEAD) fail(wsError('WS_ERR_CLIENT_HANDSHAKE', 'response head too large'))
+        return
+      }
+      const { status, fields } = parseHead(head.subarray(0, end).toString('latin1'))
+      const rest = head.subarray(end + 4)
+      if (status !== 101) {
+        // the refusal's body follows; collect it until the server closes
+        clientSide.removeListener('data', onData)
+        let body = rest
+        clientSide.on('data', (c: Buffer) => { body = Buffer.concat([body, c]) })
+        clientSide.once('end', () => { clientSide.destroy(); reject(new InjectRefusedError(status, fields, body.toString())) })
+        clientSide.resume()
+        return
+      }
+      cleanup()
+      if (fields['sec-websocket-accept'] !== computeAccept(key)) {
+        clientSide.destroy()
+        reject(wsError('WS_ERR_CLIENT_HANDSHAKE', 'Sec-WebSocket-Accept mismatch'))
+        return
+      }
+      const ws = new WebSocket(clientSide, { role: 'client' }, clientContext, fields['sec-websocket-protocol'] ?? '',
+        fields['sec-websocket-extensions'] ?? '', null)
+      options.onInit?.(ws)
+      resolve(ws)
+      if (rest.length > 0) ws._onData(rest)
+    }
+    const onEnd = (): void => fail(wsError('WS_ERR_CLIENT_HANDSHAKE', 'connection closed during the handshake'))
+    const cleanup = (): void => {
+      clientSide.removeListener('data', onData)
+      clientSide.removeListener('end', onEnd)
+    }
+    const fail = (err: Error): void => {
+      cleanup()
+      clientSide.destroy()
+      reject(err)
+    }
+    clientSide.on('data', onData)
+    clientSide.once('end', onEnd)
+    onUpgrade(req, serverSide, Buffer.alloc(0))
+  })
+}
+
+function parseHead (text: string): { status: number, fields: Record<string, string> } {
+  const lines = text.split('\r\n')
+  const status = Number(lines[0].split(' ')[1])
+  const fields: Record<string, string> = {}
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(':')
+    if (colon > 0) fields[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim()
+  }
+  return { status, fields }
+}

@@ -1,0 +1,252 @@
+// WebSocket routes: `onRoute` marks them and swaps in one shared handler that, for an upgrade
+// request that got through every hook, validates the handshake (RFC 6455 section 4.2.1),
+// checks the origin, selects the subprotocol, writes the 101 and hands the socket to a
+// WebSocket; for a plain GET it runs the route's own `handler` or answers 426.
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { wsError, WebSocketError } from '../errors'
+import { validateUpgradeRequest } from '../handshake/request'
+import { computeAccept } from '../handshake/accept'
+import { compileOriginPolicy } from '../handshake/origin'
+import { selectSubprotocol } from '../handshake/subprotocol'
+import { buildSwitchingProtocols } from '../handshake/response'
+import { WebSocket, type SocketContext, type SocketHandlers } from '../socket'
+import { OPEN } from '../engine/constants'
+import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions } from './options'
+import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
+
+export const kRoute = Symbol('fastify-rfc6455.route')
+
+export interface WebSocketRouteHandlers<Req = FastifyRequest> extends SocketHandlers {
+  /** the socket is open; messages arriving meanwhile are held until a returned promise settles */
+  open? (socket: WebSocket, request: Req): unknown
+  /** an error thrown by a handler, or a protocol error of this socket */
+  error? (socket: WebSocket, error: unknown): unknown
+}
+
+export interface WebSocketRouteOptions<Req = FastifyRequest> extends WebSocketRouteHandlers<Req>, WebSocketSharedOptions {
+  /** subprotocols this route speaks, most preferred first */
+  protocols?: string[]
+  /** choose the subprotocol yourself: return one of `offered`, or false for none */
+  selectProtocol? (offered: string[], request: Req): string | false | undefined
+  /**
+   * refuse (400) a client whose offered subprotocols include none of `protocols` (default true);
+   * false proceeds without a subprotocol. A client that offers none is always accepted.
+   */
+  requireProtocol?: boolean
+}
+
+export type WebSocketHandler<Req = FastifyRequest> = (this: FastifyInstance, socket: WebSocket, request: Req) => unknown
+
+/** What the plugin shares with its routes. */
+export interface PluginShared {
+  options: ResolvedOptions
+  clients: Set<WebSocket>
+  closing: boolean
+  errorHandler: ((error: unknown, socket: WebSocket) => void) | undefined
+}
+
+interface RouteState {
+  handler: WebSocketHandler<any> | null
+  hooks: WebSocketRouteOptions<any>
+  plain: RouteOptions['handler'] | null
+  options: ResolvedOptions
+  originAllowed: ((origin: string | undefined, req: unknown) => boolean | Promise<boolean>) | null
+  ctx: SocketContext
+  shared: PluginShared
+}
+
+type MarkedConfig = { [kRoute]?: RouteState }
+
+export function routeStateOf (request: FastifyRequest): RouteState | undefined {
+  return (request.routeOptions.config as MarkedConfig | undefined)?.[kRoute]
+}
+
+/** The `onRoute` hook: turn `websocket: true | {...}` routes into WebSocket routes. */
+export function createOnRoute (shared: PluginShared): (route: RouteOptions & { websocket?: unknown }) => void {
+  return function onRoute (route): void {
+    const spec = route.websocket
+    if (spec === undefined || spec === false) return
+    if (spec !== true && (typeof spec !== 'object' || spec === null)) {
+      throw wsError('WS_ERR_INVALID_OPTION', `websocket on ${route.url} must be true or an object of handlers and options`)
+    }
+    if (route.method === 'HEAD') {
+      // Fastify's automatic HEAD twin of a GET WebSocket route is plain HTTP
+      route.handler = spec === true ? upgradeRequired : route.handler
+      return
+    }
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (methods.length !== 1 || methods[0] !== 'GET') {
+      // RFC 6455 section 4.1: the opening handshake is a GET request
+      throw wsError('WS_ERR_INVALID_OPTION', `WebSocket route ${route.url} must use GET, not ${methods.join(', ')}`)
+    }
+    const hooks: WebSocketRouteOptions<any> = spec === true ? {} : spec as WebSocketRouteOptions<any>
+    const options = resolveOptions(hooks, shared.options)
+    const state: RouteState = {
+      handler: spec === true ? route.handler as unknown as WebSocketHandler<any> : null,
+      hooks,
+      plain: spec === true || route.handler === upgradeOnly ? null : route.handler,
+      options,
+      originAllowed: options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
+      ctx: buildSocketContext(hooks, options, shared),
+      shared
+    }
+    route.config = { ...(route.config as object), [kRoute]: state }
+    route.handler = websocketRouteHandler
+  }
+}
+
+/** Placeholder handler for `websocket: {...}` routes declared without a plain-HTTP handler. */
+export function upgradeOnly (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
+  upgradeRequired.call(this, request, reply)
+}
+
+function upgradeRequired (this: FastifyInstance, _request: FastifyRequest, reply: FastifyReply): void {
+  // RFC 7231 section 6.5.15: 426 names the protocol to upgrade to
+  reply.code(426).header('Upgrade', 'websocket').header('Connection', 'Upgrade').send(wsError('WS_ERR_UPGRADE_REQUIRED'))
+}
+
+function websocketRouteHandler (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): unknown {
+  const state = routeStateOf(request) as RouteState
+  const pending = (request.raw as UpgradeRequest)[kUpgrade]
+  if (pending === undefined) {
+    if (state.plain !== null) return state.plain.call(this, request, reply)
+    upgradeRequired.call(this, request, reply)
+    return undefined
+  }
+  return acceptUpgrade(this, state, request, reply)
+}
+
+function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
+  const pending = (request.raw as UpgradeRequest)[kUpgrade]!
+  if (pending.timedOut || pending.socket.destroyed) {
+    reply.hijack()
+    return undefined
+  }
+  if (state.shared.closing) throw wsError('WS_ERR_SHUTTING_DOWN')
+  let info
+  try {
+    info = validateUpgradeRequest(request.raw.method, request.raw.headers)
+  } catch (err) {
+    // RFC 6455 section 4.4: tell the client which version we speak
+    if (err instanceof WebSocketError && err.code === 'WS_ERR_HANDSHAKE_VERSION') reply.header('Sec-WebSocket-Version', '13')
+    throw err
+  }
+  if (state.originAllowed !== null) {
+    const allowed = state.originAllowed(info.origin, request)
+    if (typeof allowed === 'object') {
+      return allowed.then(ok => {
+        if (!ok) throw wsError('WS_ERR_HANDSHAKE_ORIGIN', info.origin)
+        completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
+      })
+    }
+    if (!allowed) throw wsError('WS_ERR_HANDSHAKE_ORIGIN', info.origin)
+  }
+  completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
+  return undefined
+}
+
+/** Headers that describe the 101 itself and must not be copied from what hooks set on the reply. */
+const RESERVED_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'transfer-encoding',
+  'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'keep-alive'])
+
+function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: FastifyRequest, reply: FastifyReply,
+  key: string, offered: string[]): void {
+  const pending = (request.raw as UpgradeRequest)[kUpgrade]!
+  if (pending.timedOut || pending.socket.destroyed) {
+    reply.hijack()
+    return
+  }
+  const hooks = state.hooks
+  let protocol = ''
+  if (hooks.protocols !== undefined || hooks.selectProtocol !== undefined) {
+    const chosen = selectSubprotocol(offered, hooks.selectProtocol ?? hooks.protocols ?? [], request)
+    if (chosen === false) {
+      if (offered.length > 0 && hooks.requireProtocol !== false) throw wsError('WS_ERR_HANDSHAKE_PROTOCOL', offered.join(', '))
+    } else {
+      protocol = chosen
+    }
+  }
+  // headers set by hooks (a Set-Cookie, say) go out with the 101
+  const extra: Array<[string, string | string[]]> = []
+  const replyHeaders = reply.getHeaders()
+  for (const name in replyHeaders) {
+    const value = replyHeaders[name]
+    if (value === undefined || RESERVED_HEADERS.has(name.toLowerCase())) continue
+    extra.push([name, Array.isArray(value) ? value.map(String) : String(value)])
+  }
+  const response = buildSwitchingProtocols(computeAccept(key), protocol || undefined, undefined, extra)
+
+  reply.hijack()
+  claimSocket(pending, reply.raw)
+  const socket = pending.socket
+  socket.write(response)
+  const options = state.options
+  const ws = new WebSocket(socket, {
+    role: 'server',
+    maxPayload: options.maxPayload,
+    autoPong: options.autoPong,
+    closeTimeout: options.closeTimeout,
+    heartbeatInterval: options.heartbeatInterval,
+    pongTimeout: options.pongTimeout
+  }, state.ctx, protocol, '', request.log)
+  ws.log.debug({ url: request.url, protocol }, 'websocket open')
+
+  // Messages arriving before the handler (or an async open) has settled are held, then delivered in order.
+  ws._hold()
+  if (pending.head.length > 0) ws._onData(pending.head)
+  let result: unknown
+  try {
+    result = state.handler !== null ? state.handler.call(fastify, ws, request) : hooks.open?.(ws, request)
+  } catch (err) {
+    state.ctx.onHandlerError(ws, err)
+    ws._release()
+    return
+  }
+  if (typeof result === 'object' && result !== null && typeof (result as Promise<unknown>).then === 'function') {
+    (result as Promise<unknown>).then(() => ws._release(), (err: unknown) => {
+      state.ctx.onHandlerError(ws, err)
+      ws._release()
+    })
+  } else {
+    ws._release()
+  }
+}
+
+function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: ResolvedOptions, shared: PluginShared): SocketContext {
+  const onError = hooks.error
+  return {
+    handlers: hooks.message !== undefined || hooks.close !== undefined || hooks.drain !== undefined ||
+      hooks.ping !== undefined || hooks.pong !== undefined
+      ? { message: hooks.message, close: hooks.close, drain: hooks.drain, ping: hooks.ping, pong: hooks.pong }
+      : null,
+    onHandlerError (socket, err) {
+      if (onError !== undefined) return callSafely(onError, socket, err)
+      if (shared.errorHandler !== undefined) return callSafely(shared.errorHandler, err, socket)
+      socket.log.error({ err }, 'error in a WebSocket handler: closing with 1011')
+      if (socket.readyState === OPEN) socket.close(1011)
+    },
+    onProtocolError (socket, err) {
+      socket.log.debug({ code: err.code, closeCode: err.closeCode }, `websocket failed: ${err.message}`)
+      if (onError !== undefined) callSafely(onError, socket, err)
+    },
+    maxBackpressure: options.maxBackpressure,
+    backpressurePolicy: options.backpressurePolicy,
+    registry: shared.clients,
+    onClosed (socket, code) {
+      socket.log.debug({ code, durationMs: Math.round(performance.now() - socket._openedAt) }, 'websocket closed')
+    }
+  }
+}
+
+function callSafely<A, B> (fn: (a: A, b: B) => unknown, a: A, b: B): void {
+  try {
+    const r = fn(a, b)
+    if (typeof r === 'object' && r !== null && typeof (r as Promise<unknown>).then === 'function') {
+      (r as Promise<unknown>).then(undefined, noop)
+    }
+  } catch {
+    // an error handler that throws must not take the process down
+  }
+}
+
+function noop (): void {}

@@ -1,0 +1,397 @@
+// The public WebSocket object: an EventEmitter close to ws's WebSocket, over a Duplex stream
+// (net.Socket, TLSSocket or an in-memory pair) and an engine Connection. Server and client
+// sockets are the same class with a different role.
+import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
+import { Connection, type ConnectionHost, type ConnectionOptions } from './engine/connection'
+import { OPEN, CLOSED, CONNECTING, CLOSING, type ReadyState } from './engine/constants'
+import { wsError, WebSocketError } from './errors'
+import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
+
+export type SendCallback = (err?: Error) => void
+export type PingCallback = (err: Error | null, rtt?: number) => void
+export type BackpressurePolicy = 'close' | 'drop'
+
+export interface SendOptions {
+  /** send as a binary frame; default: false for strings, true for buffers */
+  binary?: boolean
+  /** compress when permessage-deflate was negotiated (default true, subject to the threshold) */
+  compress?: boolean
+}
+
+export type WebSocketData = string | Buffer | ArrayBuffer | ArrayBufferView
+
+/** Per-route (or per-client) settings shared by every socket it opens: no per-connection copies. */
+export interface SocketContext {
+  handlers: SocketHandlers | null
+  /** called with errors thrown by handlers and listeners; the default logs and closes 1011 */
+  onHandlerError (socket: WebSocket, err: unknown): void
+  /** called with protocol errors and timeouts (the connection is already failing) */
+  onProtocolError (socket: WebSocket, err: WebSocketError): void
+  maxBackpressure: number
+  backpressurePolicy: BackpressurePolicy
+  /** every open socket of the plugin, for shutdown and broadcast */
+  registry: Set<WebSocket> | null
+  onOpen? (socket: WebSocket): void
+  onClosed? (socket: WebSocket, code: number): void
+}
+
+export interface SocketHandlers {
+  message? (socket: WebSocket, data: Buffer, isBinary: boolean): unknown
+  close? (socket: WebSocket, code: number, reason: Buffer): unknown
+  drain? (socket: WebSocket): unknown
+  ping? (socket: WebSocket, data: Buffer): unknown
+  pong? (socket: WebSocket, data: Buffer): unknown
+}
+
+export interface Logger {
+  debug (obj: object, msg?: string): void
+  info (obj: object, msg?: string): void
+  warn (obj: object, msg?: string): void
+  error (obj: object, msg?: string): void
+  child? (bindings: object): Logger
+}
+
+let nextId = 0
+const EMPTY = Buffer.alloc(0)
+/** messages held while an async open handler runs, before the stream is paused */
+const HOLD_PAUSE_BYTES = 1 << 20
+
+export class WebSocket extends EventEmitter implements ConnectionHost, TransportOwner {
+  static readonly CONNECTING = CONNECTING
+  static readonly OPEN = OPEN
+  static readonly CLOSING = CLOSING
+  static readonly CLOSED = CLOSED
+
+  /** unique per process, for logs */
+  readonly id: string
+  /** the subprotocol selected in the handshake, '' if none */
+  readonly protocol: string
+  /** the Sec-WebSocket-Extensions value agreed in the handshake, '' if none */
+  readonly extensions: string
+  /** @internal */ readonly _conn: Connection
+  /** @internal */ readonly _stream: Duplex
+  /** @internal */ readonly _ctx: SocketContext
+  /** @internal */ _topics: Set<string> | null = null
+  /** @internal ms (performance.now) when the socket opened */
+  readonly _openedAt: number
+  private _log: Logger | null
+  private _logChild: Logger | null = null
+  private _sendCallbacks: SendCallback[] | null = null
+  private _flushQueued = false
+  private _receiving = false
+  private _held: Array<Buffer | boolean> | null = null
+  private _heldBytes = 0
+  private _ended = false
+  private _ticking = false
+
+  constructor (stream: Duplex, connection: ConnectionOptions, ctx: SocketContext, protocol: string,
+    extensions: string, log: Logger | null) {
+    super()
+    this.id = (++nextId).toString(36)
+    this.protocol = protocol
+    this.extensions = extensions
+    this._stream = stream
+    this._ctx = ctx
+    this._log = log
+    this._conn = new Connection(this, connection)
+    this._openedAt = performance.now()
+    attach(stream, this)
+    if ((connection.heartbeatInterval ?? 0) > 0) this._startTicking()
+    ctx.registry?.add(this)
+  }
+
+  get readyState (): ReadyState { return this._conn.readyState }
+  get CONNECTING (): number { return CONNECTING }
+  get OPEN (): number { return OPEN }
+  get CLOSING (): number { return CLOSING }
+  get CLOSED (): number { return CLOSED }
+
+  /** bytes queued and not yet handed to the kernel */
+  get bufferedAmount (): number {
+    return this._conn.writer.pending + (this._stream.writableLength ?? 0)
+  }
+
+  /** round-trip time of the last answered ping, in ms (-1 before the first) */
+  get latency (): number { return this._conn.latency }
+
+  /** a child of the request's logger bound to this socket's id */
+  get log (): Logger {
+    if (this._logChild === null) {
+      const parent = this._log ?? silentLogger
+      this._logChild = parent.child?.({ ws: this.id }) ?? parent
+    }
+    return this._logChild
+  }
+
+  /** Topics this socket is subscribed to. */
+  get topics (): ReadonlySet<string> { return this._topics ?? EMPTY_SET }
+
+  // ---- sending ----
+
+  send (data: WebSocketData, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
+    if (typeof options === 'function') {
+      cb = options
+      options = undefined
+    }
+    const conn = this._conn
+    if (conn.readyState !== OPEN) {
+      if (cb !== undefined) process.nextTick(cb, wsError('WS_ERR_NOT_OPEN'))
+      return false
+    }
+    const binary = options?.binary ?? typeof data !== 'string'
+    const payload = toBuffer(data)
+    if (this.bufferedAmount > this._ctx.maxBackpressure && !this._overLimit(cb)) return false
+    conn.send(payload, binary)
+    if (cb !== undefined) (this._sendCallbacks ??= []).push(cb)
+    return true
+  }
+
+  /** @internal Queue a prebuilt frame (broadcast); applies the backpressure policy. */
+  _sendFrame (frame: Buffer): boolean {
+    if (this._conn.readyState !== OPEN) return false
+    if (this.bufferedAmount > this._ctx.maxBackpressure && !this._overLimit(undefined)) return false
+    this._conn.sendRaw(frame)
+    return true
+  }
+
+  /** The slow-consumer policy: returns true if the send may go ahead anyway (never, for now). */
+  private _overLimit (cb: SendCallback | undefined): boolean {
+    const err = wsError('WS_ERR_BACKPRESSURE', `${this.bufferedAmount} bytes buffered`)
+    if (cb !== undefined) process.nextTick(cb, err)
+    if (this._ctx.backpressurePolicy === 'close') this._conn.failWith(err)
+    return false
+  }
+
+  ping (data?: WebSocketData, mask?: boolean | PingCallback, cb?: PingCallback): void {
+    if (typeof mask === 'function') cb = mask
+    this._conn.ping(data === undefined ? undefined : toBuffer(data), cb ?? undefined)
+  }
+
+  pong (data?: WebSocketData): void {
+    this._conn.pong(data === undefined ? undefined : toBuffer(data))
+  }
+
+  /** Start the closing handshake. Invalid codes (not 1000-1003, 1007-1014, 3000-4999) or reasons over 123 bytes throw. */
+  close (code?: number, reason?: string | Buffer): void {
+    this._conn.close(code, Buffer.isBuffer(reason) ? reason.toString() : reason)
+    if (this._conn.closeFrameSent) this._startTicking()
+  }
+
+  /** Destroy the connection now, without a closing handshake (reported as 1006). */
+  terminate (): void {
+    this._stream.destroy()
+  }
+
+  // ---- engine events (ConnectionHost) ----
+
+  /** @internal */
+  onMessage (data: Buffer, isBinary: boolean): void {
+    if (this._held !== null) {
+      this._held.push(data, isBinary)
+      this._heldBytes += data.length
+      if (this._heldBytes > HOLD_PAUSE_BYTES) this._stream.pause()
+      return
+    }
+    this._deliver(data, isBinary)
+  }
+
+  /** @internal */
+  onPing (data: Buffer): void {
+    const h = this._ctx.handlers
+    try {
+      if (h?.ping !== undefined) h.ping(this, data)
+      this.emit('ping', data)
+    } catch (err) { this._ctx.onHandlerError(this, err) }
+  }
+
+  /** @internal */
+  onPong (data: Buffer): void {
+    const h = this._ctx.handlers
+    try {
+      if (h?.pong !== undefined) h.pong(this, data)
+      this.emit('pong', data)
+    } catch (err) { this._ctx.onHandlerError(this, err) }
+  }
+
+  /** @internal */
+  onOutput (): void {
+    if (this._flushQueued || this._receiving) return
+    this._flushQueued = true
+    scheduleFlush(this)
+  }
+
+  /** @internal */
+  onTransportEnd (destroy: boolean): void {
+    if (destroy) {
+      this._stream.destroy()
+      return
+    }
+    this._flush()
+    this._startTicking() // the close deadline also bounds how long the peer may take to close TCP
+    const conn = this._conn
+    // Section 7.1.1: the server closes TCP first; a client waits for the server's FIN once the
+    // handshake is complete, but closes at once when it is failing the connection.
+    if (conn.role === 'server' || !(conn.closeFrameReceived && conn.closeFrameSent)) this._end()
+  }
+
+  /** @internal */
+  onError (err: WebSocketError): void {
+    this._ctx.onProtocolError(this, err)
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+
+  // ---- stream events (shared listeners in transport.ts) ----
+
+  /** @internal */
+  _onData (chunk: Buffer): void {
+    this._receiving = true
+    try {
+      this._conn.receive(chunk)
+    } finally {
+      this._receiving = false
+    }
+    this._flush()
+  }
+
+  /** @internal the peer closed its side */
+  _onEnd (): void {
+    this._end()
+  }
+
+  /** @internal */
+  _onClose (): void {
+    const conn = this._conn
+    if (conn.readyState === CLOSED) return
+    conn.transportClosed()
+    detach(this._stream)
+    if (this._ticking) stopTicking(this)
+    this._failCallbacks()
+    this._held = null
+    this._ctx.registry?.delete(this)
+    this._ctx.onClosed?.(this, conn.closeCode)
+    const reason = conn.closeReason === '' ? EMPTY : Buffer.from(conn.closeReason)
+    const h = this._ctx.handlers
+    try {
+      if (h?.close !== undefined) h.close(this, conn.closeCode, reason)
+      this.emit('close', conn.closeCode, reason)
+    } catch (err) { this._ctx.onHandlerError(this, err) }
+  }
+
+  /** @internal transport errors (resets, EPIPE): the stream is torn down, 'close' reports 1006 */
+  _onError (err: Error): void {
+    this.log.debug({ err }, 'websocket transport error')
+    this._stream.destroy()
+  }
+
+  /** @internal */
+  _onDrain (): void {
+    const h = this._ctx.handlers
+    try {
+      if (h?.drain !== undefined) h.drain(this)
+      this.emit('drain')
+    } catch (err) { this._ctx.onHandlerError(this, err) }
+  }
+
+  /** @internal write everything queued in one go */
+  _flush (): void {
+    this._flushQueued = false
+    const chunks = this._conn.writer.take()
+    if (chunks === null) return
+    const stream = this._stream
+    const cbs = this._sendCallbacks
+    this._sendCallbacks = null
+    if (stream.destroyed || !stream.writable) {
+      if (cbs !== null) runCallbacks(cbs, wsError('WS_ERR_CONNECTION_CLOSED'))
+      return
+    }
+    const done = cbs === null ? undefined : (err?: Error | null) => runCallbacks(cbs, err ?? undefined)
+    const n = chunks.length
+    if (n === 1) {
+      stream.write(chunks[0], done)
+      return
+    }
+    stream.cork()
+    for (let i = 0; i < n - 1; i++) stream.write(chunks[i])
+    stream.write(chunks[n - 1], done)
+    stream.uncork()
+  }
+
+  /** @internal */
+  _tick (now: number): void {
+    this._conn.tick(now)
+  }
+
+  // ---- message delivery ----
+
+  /** @internal Hold incoming messages until `release` (while an async open handler runs). */
+  _hold (): void {
+    if (this._held === null) this._held = []
+  }
+
+  /** @internal Deliver held messages in order. */
+  _release (): void {
+    const held = this._held
+    if (held === null) return
+    this._held = null
+    this._heldBytes = 0
+    for (let i = 0; i < held.length && this._conn.readyState !== CLOSED; i += 2) {
+      this._deliver(held[i] as Buffer, held[i + 1] as boolean)
+    }
+    if (this._stream.isPaused()) this._stream.resume()
+  }
+
+  private _deliver (data: Buffer, isBinary: boolean): void {
+    const h = this._ctx.handlers
+    try {
+      if (h?.message !== undefined) {
+        const result = h.message(this, data, isBinary)
+        if (isPromise(result)) result.then(undefined, (err: unknown) => this._ctx.onHandlerError(this, err))
+      }
+      this.emit('message', data, isBinary)
+    } catch (err) {
+      this._ctx.onHandlerError(this, err)
+    }
+  }
+
+  private _end (): void {
+    if (this._ended) return
+    this._ended = true
+    this._flush()
+    this._stream.end()
+  }
+
+  private _startTicking (): void {
+    if (this._ticking || this._conn.readyState === CLOSED) return
+    this._ticking = true
+    startTicking(this)
+  }
+
+  private _failCallbacks (): void {
+    const cbs = this._sendCallbacks
+    this._sendCallbacks = null
+    if (cbs !== null) runCallbacks(cbs, wsError('WS_ERR_CONNECTION_CLOSED'))
+  }
+}
+
+const EMPTY_SET: ReadonlySet<string> = new Set()
+
+const silentLogger: Logger = { debug () {}, info () {}, warn () {}, error () {} }
+
+function runCallbacks (cbs: SendCallback[], err: Error | undefined): void {
+  for (let i = 0; i < cbs.length; i++) cbs[i](err)
+}
+
+function isPromise (value: unknown): value is Promise<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Promise<unknown>).then === 'function'
+}
+
+export function toBuffer (data: WebSocketData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data)
+  if (Buffer.isBuffer(data)) return data
+  if (data instanceof ArrayBuffer) return Buffer.from(data)
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  throw new TypeError('WebSocket data must be a string, Buffer, ArrayBuffer or ArrayBufferView')
+}
+
+export { WebSocketError }

@@ -1,0 +1,91 @@
+// Process-wide machinery shared by every socket, so that no closure or timer is made per
+// connection: the net listeners (plain functions that find their WebSocket through a symbol on
+// the stream), one flush queue drained once per tick, and one ticker for all deadlines.
+import type { Duplex } from 'node:stream'
+
+export const kWebSocket = Symbol('fastify-rfc6455.websocket')
+
+/** What the shared listeners call on the socket object that owns a stream. */
+export interface TransportOwner {
+  _onData (chunk: Buffer): void
+  _onEnd (): void
+  _onClose (): void
+  _onError (err: Error): void
+  _onDrain (): void
+  _flush (): void
+  _tick (now: number): void
+}
+
+type OwnedStream = Duplex & { [kWebSocket]?: TransportOwner }
+
+function onData (this: OwnedStream, chunk: Buffer): void { this[kWebSocket]?._onData(chunk) }
+function onEnd (this: OwnedStream): void { this[kWebSocket]?._onEnd() }
+function onClose (this: OwnedStream): void { this[kWebSocket]?._onClose() }
+function onError (this: OwnedStream, err: Error): void { this[kWebSocket]?._onError(err) }
+function onDrain (this: OwnedStream): void { this[kWebSocket]?._onDrain() }
+
+export function attach (stream: Duplex, owner: TransportOwner): void {
+  const s = stream as OwnedStream
+  s[kWebSocket] = owner
+  s.on('data', onData)
+  s.on('end', onEnd)
+  s.on('close', onClose)
+  s.on('error', onError)
+  s.on('drain', onDrain)
+}
+
+export function detach (stream: Duplex): void {
+  const s = stream as OwnedStream
+  s.removeListener('data', onData)
+  s.removeListener('end', onEnd)
+  s.removeListener('drain', onDrain)
+  // 'close' and 'error' stay: a late error on a dead stream must not become an uncaught exception
+  s[kWebSocket] = undefined
+}
+
+// ---- one flush per tick for sends made outside a receive ----
+
+let flushQueue: TransportOwner[] = []
+let flushScheduled = false
+
+function flushAll (): void {
+  flushScheduled = false
+  const queue = flushQueue
+  flushQueue = []
+  for (let i = 0; i < queue.length; i++) queue[i]._flush()
+}
+
+export function scheduleFlush (owner: TransportOwner): void {
+  flushQueue.push(owner)
+  if (!flushScheduled) {
+    flushScheduled = true
+    process.nextTick(flushAll)
+  }
+}
+
+// ---- one interval for every deadline (heartbeats, close timeouts) ----
+
+export const TICK_MS = 100
+const ticking = new Set<TransportOwner>()
+let ticker: NodeJS.Timeout | null = null
+
+function tickAll (): void {
+  const now = performance.now()
+  for (const owner of ticking) owner._tick(now)
+}
+
+export function startTicking (owner: TransportOwner): void {
+  ticking.add(owner)
+  if (ticker === null) {
+    ticker = setInterval(tickAll, TICK_MS)
+    ticker.unref()
+  }
+}
+
+export function stopTicking (owner: TransportOwner): void {
+  ticking.delete(owner)
+  if (ticking.size === 0 && ticker !== null) {
+    clearInterval(ticker)
+    ticker = null
+  }
+}

@@ -1,0 +1,89 @@
+// The `declare module 'fastify'` augmentation, shipped with the compiled types: route overloads
+// so that the handler's type follows `websocket: true` (a `(socket, request)` handler) or a
+// handler object (an optional plain-HTTP handler), plus the decorators this plugin adds.
+import type {
+  RawServerBase, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger,
+  FastifyTypeProvider, FastifyTypeProviderDefault, RouteGenericInterface, ContextConfigDefault, FastifySchema,
+  FastifyRequest, RouteHandlerMethod, HTTPMethods
+} from 'fastify'
+import type { WebSocket } from './socket'
+import type { WebSocketRouteOptions } from './plugin/route'
+import type { InjectWSOptions } from './plugin/inject'
+
+/** The Fastify request a WebSocket handler receives, typed by the route's generics and schema. */
+export type WebSocketRequest<
+  RawServer extends RawServerBase = RawServerDefault,
+  RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+  RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+  ContextConfig = ContextConfigDefault,
+  SchemaCompiler extends FastifySchema = FastifySchema,
+  TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+  Logger extends FastifyBaseLogger = FastifyBaseLogger
+> = FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger>
+
+declare module 'fastify' {
+  interface FastifyInstance<
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault
+  > {
+    /** every open WebSocket of this server */
+    readonly websocketClients: Set<WebSocket>
+    /** open a WebSocket to `path` without a port (tests); rejects with the HTTP status of a refusal */
+    injectWS (path: string, options?: InjectWSOptions): Promise<WebSocket>
+
+    /** A WebSocket route declared with a handler object; `handler` (optional) serves plain HTTP GETs. */
+    route<
+      RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+      ContextConfig = ContextConfigDefault,
+      const SchemaCompiler extends FastifySchema = FastifySchema
+    >(opts: Omit<RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>, 'websocket'> & {
+      method: HTTPMethods | HTTPMethods[]
+      url: string
+      websocket: WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>>
+      handler?: RouteHandlerMethod<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>
+    }): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>
+  }
+
+  interface RouteShorthandOptions<
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
+    RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+    ContextConfig = ContextConfigDefault,
+    SchemaCompiler extends FastifySchema = FastifySchema,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger
+  > {
+    /** `true`: the handler receives `(socket, request)`; an object: WebSocket handlers and options */
+    websocket?: boolean | WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>>
+  }
+
+  interface RouteShorthandMethod<
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger
+  > {
+    /** `websocket: true`: the handler receives the socket and the Fastify request. */
+    <RouteGeneric extends RouteGenericInterface = RouteGenericInterface, ContextConfig = ContextConfigDefault,
+      const SchemaCompiler extends FastifySchema = FastifySchema>(
+      path: string,
+      opts: RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger> & { websocket: true },
+      handler: (this: FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>, socket: WebSocket,
+        request: WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>) => unknown
+    ): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>
+    /** A handler object: the optional third argument serves plain HTTP GETs. */
+    <RouteGeneric extends RouteGenericInterface = RouteGenericInterface, ContextConfig = ContextConfigDefault,
+      const SchemaCompiler extends FastifySchema = FastifySchema>(
+      path: string,
+      opts: RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger> & {
+        websocket: WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>>
+      },
+      handler?: RouteHandlerMethod<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>
+    ): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>
+  }
+}
