@@ -59,6 +59,7 @@ const specs = {
   WS_ERR_CLIENT_URL: { message: 'Invalid WebSocket URL' },
   WS_ERR_CLIENT_HANDSHAKE: { message: 'Server response is not a valid WebSocket handshake' },
   WS_ERR_CLIENT_REDIRECTS: { message: 'Too many redirects' },
+  WS_ERR_CLIENT_EXTENSION: { message: 'Server answered with an extension or parameters the client did not offer or cannot accept', closeCode: 1010 },
   WS_ERR_CLIENT_TIMEOUT: { message: 'Opening handshake timed out' }
 } as const satisfies Record<string, ErrorSpec>
 

@@ -1,0 +1,346 @@
+// permessage-deflate codec (RFC 7692 section 7.2): raw DEFLATE per message over node:zlib,
+// with context takeover as negotiated, inflated-size limits enforced while inflating, and all
+// zlib work throttled process-wide (see zlib-limiter.ts). Frames and RSV1 are the caller's job:
+// compress a message's payload (in one piece or fragment by fragment) and set RSV1 on its first
+// frame only (RFC 7692 section 6.1); inflate the payloads of a message whose first frame had it.
+//
+// Window bits: zlib cannot deflate with an 8-bit window, so 8 is used as 9 for compression.
+// That still honours a negotiated limit of 8: zlib never emits a distance above the window size
+// minus 262 (MIN_LOOKAHEAD), i.e. at most 250 with 9 bits, which a 256-byte window decodes.
+import * as zlib from 'node:zlib'
+import { wsError } from '../errors'
+import { resolveDeflateOptions, type DeflateOptions, type NegotiatedDeflate, type ResolvedDeflateOptions } from '../handshake/extensions'
+import type { Role } from './constants'
+import { ZlibLane, sharedZlibLimiter } from './zlib-limiter'
+
+export type DeflateCallback = (err: Error | null, out?: Buffer) => void
+
+/** RFC 7692 section 7.2.1: the empty stored block a sync flush ends with, removed from the wire. */
+const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff])
+/** RFC 7692 section 7.2.3.6: the payload of an empty compressed message. */
+const EMPTY_MESSAGE = Buffer.from([0x00])
+const EMPTY: Buffer = Buffer.alloc(0)
+/** Reset streams kept per configuration for codecs that drop their context after each message. */
+const MAX_IDLE_PER_KEY = 8
+
+interface Job { data: Buffer, fin: boolean, cb: DeflateCallback }
+
+/** A zlib stream and the output of the operation running on it. */
+interface ZlibWorker {
+  readonly stream: zlib.DeflateRaw | zlib.InflateRaw
+  /** pool key; streams with the same key are interchangeable once reset */
+  readonly key: string
+  chunks: Buffer[]
+  size: number
+  /** output bytes allowed for the running operation before it is stopped (inflate only) */
+  limit: number
+  /** completes the running operation; cleared once called */
+  settle: ((err: Error | null) => void) | null
+  /** errored, ended or destroyed: never reused */
+  broken: boolean
+}
+
+const idleWorkers = new Map<string, ZlibWorker[]>()
+
+function createWorker (key: string, stream: zlib.DeflateRaw | zlib.InflateRaw): ZlibWorker {
+  const w: ZlibWorker = { stream, key, chunks: [], size: 0, limit: Infinity, settle: null, broken: false }
+  stream.on('data', (chunk: Buffer) => {
+    w.chunks.push(chunk)
+    w.size += chunk.length
+    if (w.size > w.limit) {
+      // Stop inflating now: destroying the stream inside its 'data' event makes zlib's binding
+      // drop the rest of the input instead of inflating it (a compression bomb stops here).
+      w.broken = true
+      w.chunks = []
+      stream.destroy()
+      finishWork(w, wsError('WS_ERR_MESSAGE_TOO_BIG', 'inflated message exceeds the size limit'))
+    }
+  })
+  stream.on('error', (err: Error) => {
+    w.broken = true
+    finishWork(w, err)
+  })
+  // A peer may end its DEFLATE stream with a BFINAL block (RFC 7692 section 7.2.3.4); zlib then
+  // ignores further input, so the stream must not be used again.
+  stream.on('end', () => { w.broken = true })
+  return w
+}
+
+function finishWork (w: ZlibWorker, err: Error | null): void {
+  const settle = w.settle
+  w.settle = null
+  if (settle !== null) settle(err)
+}
+
+function deflateWindowBits (bits: number): number { return bits === 8 ? 9 : bits }
+
+function acquireDeflater (level: number, memLevel: number, windowBits: number): ZlibWorker {
+  const key = `d${level}:${memLevel}:${windowBits}`
+  const idle = idleWorkers.get(key)?.pop()
+  if (idle !== undefined) return idle
+  // Every write ends with Z_SYNC_FLUSH so a write's output is complete when its callback runs.
+  return createWorker(key, zlib.createDeflateRaw({ level, memLevel, windowBits: deflateWindowBits(windowBits), flush: zlib.constants.Z_SYNC_FLUSH }))
+}
+
+function acquireInflater (windowBits: number): ZlibWorker {
+  const key = `i${windowBits}`
+  const idle = idleWorkers.get(key)?.pop()
+  if (idle !== undefined) return idle
+  return createWorker(key, zlib.createInflateRaw({ windowBits, flush: zlib.constants.Z_SYNC_FLUSH }))
+}
+
+/** Give a stream whose operation has completed back to the pool, reset, or close it. */
+function releaseWorker (w: ZlibWorker): void {
+  w.chunks = []
+  w.size = 0
+  w.limit = Infinity
+  if (w.broken || w.stream.destroyed || w.stream.readableEnded) { discardWorker(w); return }
+  let idle = idleWorkers.get(w.key)
+  if (idle === undefined) idleWorkers.set(w.key, idle = [])
+  if (idle.length >= MAX_IDLE_PER_KEY) { discardWorker(w); return }
+  w.stream.reset()
+  idle.push(w)
+}
+
+/** Close a stream for good. Safe while zlib still works on it: the handle closes afterwards. */
+function discardWorker (w: ZlibWorker): void {
+  w.broken = true
+  w.settle = null
+  w.chunks = []
+  if (!w.stream.destroyed) w.stream.destroy()
+}
+
+function takeOutput (w: ZlibWorker): Buffer {
+  const out = w.chunks.length === 1 ? w.chunks[0] : Buffer.concat(w.chunks, w.size)
+  w.chunks = []
+  w.size = 0
+  return out
+}
+
+function endsWithSyncTail (buf: Buffer): boolean {
+  const n = buf.length
+  return n >= 4 && buf[n - 4] === 0x00 && buf[n - 3] === 0x00 && buf[n - 2] === 0xff && buf[n - 1] === 0xff
+}
+
+/**
+ * One connection's permessage-deflate state. Compressing and inflating are independent, and
+ * each runs its jobs one at a time in the order given, so callbacks of one direction come in
+ * submission order. Callbacks are never called synchronously from compress/decompress.
+ */
+export class PerMessageDeflate {
+  /** messages shorter than this are better sent uncompressed (the caller decides) */
+  readonly threshold: number
+  readonly params: NegotiatedDeflate
+  readonly role: Role
+  private readonly options: ResolvedDeflateOptions
+  /** inflated bytes allowed per message (0: no limit) */
+  private readonly maxInflated: number
+  private readonly ownNoContextTakeover: boolean
+  private readonly peerNoContextTakeover: boolean
+  private readonly ownWindowBits: number
+  private readonly peerWindowBits: number
+  private deflater: ZlibWorker | null = null
+  private inflater: ZlibWorker | null = null
+  private readonly deflateLane: ZlibLane<Job>
+  private readonly inflateLane: ZlibLane<Job>
+  /** a fragment's sync-flush tail, held back until we know whether it ends the message */
+  private heldTail = false
+  private deflatedSoFar = 0
+  private inflatedSoFar = 0
+  private compressedSoFar = 0
+  private closed = false
+
+  /**
+   * @param maxPayload largest inflated message in bytes (0: no limit); `maxInflatedSize` in
+   *   the options lowers it further
+   */
+  constructor (params: NegotiatedDeflate, role: Role, options: DeflateOptions | true = {}, maxPayload = 0) {
+    this.params = params
+    this.role = role
+    this.options = resolveDeflateOptions(options)
+    this.threshold = this.options.threshold
+    const limits = [maxPayload, this.options.maxInflatedSize ?? 0].filter(n => n > 0)
+    this.maxInflated = limits.length === 0 ? 0 : Math.min(...limits)
+    const server = role === 'server'
+    this.ownNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover
+    this.peerNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover
+    this.ownWindowBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits
+    this.peerWindowBits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits
+    const limiter = sharedZlibLimiter(this.options.concurrencyLimit)
+    this.deflateLane = new ZlibLane(limiter, (job, finish) => this.runDeflate(job, finish))
+    this.inflateLane = new ZlibLane(limiter, (job, finish) => this.runInflate(job, finish))
+  }
+
+  /**
+   * Compress a message, whole (`fin` true) or one fragment at a time (`fin` on the last). The
+   * output of each call is that fragment's payload; an empty message becomes `0x00`.
+   */
+  compress (data: Buffer, fin: boolean, cb: DeflateCallback): void {
+    if (this.closed) { process.nextTick(cb, wsError('WS_ERR_CONNECTION_CLOSED', 'permessage-deflate codec closed')); return }
+    this.deflateLane.push({ data, fin, cb })
+  }
+
+  /**
+   * Inflate the payload of one frame of a compressed message (`fin` on its last frame). The
+   * output of each call is what that payload inflates to. A message inflating to more than
+   * the limit fails with WS_ERR_MESSAGE_TOO_BIG (close 1009) as soon as it passes the limit;
+   * corrupt data fails with WS_ERR_INFLATE (close 1007).
+   */
+  decompress (data: Buffer, fin: boolean, cb: DeflateCallback): void {
+    if (this.closed) { process.nextTick(cb, wsError('WS_ERR_CONNECTION_CLOSED', 'permessage-deflate codec closed')); return }
+    this.inflateLane.push({ data, fin, cb })
+  }
+
+  /** Operations queued or running, both directions. */
+  get pending (): number { return this.deflateLane.size + this.inflateLane.size }
+
+  /**
+   * Release the zlib streams. Operations still queued or running are failed, in order and
+   * synchronously, with WS_ERR_CONNECTION_CLOSED; later calls fail the same way.
+   */
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    const dropped = [...this.deflateLane.clear(), ...this.inflateLane.clear()]
+    if (this.deflater !== null) discardWorker(this.deflater)
+    if (this.inflater !== null) discardWorker(this.inflater)
+    this.deflater = null
+    this.inflater = null
+    if (dropped.length === 0) return
+    const err = wsError('WS_ERR_CONNECTION_CLOSED', 'permessage-deflate codec closed')
+    for (const job of dropped) job.cb(err)
+  }
+
+  private runDeflate (job: Job, finish: () => void): void {
+    let w = this.deflater
+    if (w === null || w.broken) {
+      if (w !== null) discardWorker(w)
+      w = this.deflater = acquireDeflater(this.options.level, this.options.memLevel, this.ownWindowBits)
+    }
+    const worker = w
+    worker.settle = err => {
+      if (err !== null) {
+        discardWorker(worker)
+        this.deflater = null
+        this.resetDeflateMessage()
+        finish()
+        job.cb(err)
+        return
+      }
+      const out = this.framePayload(takeOutput(worker), job.fin)
+      if (job.fin) {
+        this.resetDeflateMessage()
+        // RFC 7692 section 7.1.1: without context takeover on our side, each message starts
+        // with an empty window; the reset stream goes back to the shared pool meanwhile.
+        if (this.ownNoContextTakeover) { releaseWorker(worker); this.deflater = null }
+      }
+      finish()
+      job.cb(null, out)
+    }
+    worker.stream.write(job.data, () => finishWork(worker, null))
+  }
+
+  /**
+   * Turn one write's sync-flushed output into this fragment's payload. RFC 7692 section
+   * 7.2.1: the message's final 0x00 0x00 0xff 0xff is removed. Each write's tail is held back
+   * and sent at the start of the next non-empty output, so the one that ends up last is
+   * dropped even when the last fragment adds no data (zlib then outputs nothing at all).
+   */
+  private framePayload (out: Buffer, fin: boolean): Buffer {
+    let payload: Buffer = EMPTY
+    if (out.length > 0) {
+      const body = endsWithSyncTail(out) ? out.subarray(0, out.length - 4) : out
+      payload = this.heldTail ? Buffer.concat([SYNC_TAIL, body]) : body
+      this.heldTail = body !== out
+    }
+    this.deflatedSoFar += payload.length
+    if (fin && this.deflatedSoFar === 0) payload = EMPTY_MESSAGE
+    return payload
+  }
+
+  private resetDeflateMessage (): void {
+    this.heldTail = false
+    this.deflatedSoFar = 0
+  }
+
+  private runInflate (job: Job, finish: () => void): void {
+    this.compressedSoFar += job.data.length
+    if (job.fin && this.compressedSoFar === 0) {
+      // An empty compressed message is 0x00 (RFC 7692 section 7.2.3.6), but some compressors
+      // send nothing at all. Feeding the bare tail would leave zlib inside a stored block and
+      // corrupt the next message, so an empty payload is read as an empty message.
+      this.resetInflateMessage()
+      process.nextTick(() => { finish(); job.cb(null, EMPTY) })
+      return
+    }
+    let w = this.inflater
+    if (w === null || w.broken || w.stream.readableEnded) {
+      if (w !== null) discardWorker(w)
+      w = this.inflater = acquireInflater(this.peerWindowBits)
+    }
+    const worker = w
+    worker.limit = this.maxInflated === 0 ? Infinity : this.maxInflated - this.inflatedSoFar
+    worker.settle = err => {
+      if (err !== null) {
+        discardWorker(worker)
+        this.inflater = null
+        this.resetInflateMessage()
+        finish()
+        const tooBig = (err as { code?: unknown }).code === 'WS_ERR_MESSAGE_TOO_BIG'
+        job.cb(tooBig ? wsError('WS_ERR_MESSAGE_TOO_BIG', `inflated message larger than ${this.maxInflated} bytes`) : wsError('WS_ERR_INFLATE', err.message, err))
+        return
+      }
+      const out = takeOutput(worker)
+      this.inflatedSoFar += out.length
+      if (job.fin) {
+        this.resetInflateMessage()
+        // RFC 7692 section 7.1.1: the peer starts each message with an empty window, so ours
+        // can be reset (and the stream pooled) between messages.
+        if (this.peerNoContextTakeover) { releaseWorker(worker); this.inflater = null }
+      }
+      finish()
+      job.cb(null, out)
+    }
+    // RFC 7692 section 7.2.2: append 0x00 0x00 0xff 0xff to the message's payload, then inflate.
+    const input = job.fin ? Buffer.concat([job.data, SYNC_TAIL]) : job.data
+    worker.stream.write(input, () => finishWork(worker, null))
+  }
+
+  private resetInflateMessage (): void {
+    this.inflatedSoFar = 0
+    this.compressedSoFar = 0
+  }
+}
+
+/**
+ * Key grouping connections that can receive the same precompressed message, or null when this
+ * one cannot: only a server that drops its context after each message (server_no_context_takeover)
+ * sends messages that do not depend on what it sent before. Connections with equal keys can
+ * share the output of one {@link deflateOnce}.
+ */
+export function sharedDeflateKey (params: NegotiatedDeflate, options: DeflateOptions | true = {}): string | null {
+  if (!params.serverNoContextTakeover) return null
+  const o = resolveDeflateOptions(options)
+  return `${o.level}:${o.memLevel}:${params.serverMaxWindowBits}`
+}
+
+/**
+ * Compress one whole message once, as a server with no context takeover would, for a broadcast
+ * to every connection with the same {@link sharedDeflateKey}. Uses the shared limiter and
+ * pooled streams. The callback is never called synchronously.
+ */
+export function deflateOnce (data: Buffer, params: NegotiatedDeflate, options: DeflateOptions | true, cb: DeflateCallback): void {
+  const o = resolveDeflateOptions(options)
+  sharedZlibLimiter(o.concurrencyLimit).add(done => {
+    const worker = acquireDeflater(o.level, o.memLevel, params.serverMaxWindowBits)
+    worker.settle = err => {
+      if (err !== null) { discardWorker(worker); done(); cb(err); return }
+      const out = takeOutput(worker)
+      releaseWorker(worker)
+      done()
+      const body = endsWithSyncTail(out) ? out.subarray(0, out.length - 4) : out
+      cb(null, body.length === 0 ? EMPTY_MESSAGE : body)
+    }
+    worker.stream.write(data, () => finishWork(worker, null))
+  })
+}
