@@ -39,6 +39,7 @@ const specs = {
   WS_ERR_CLOSE_TIMEOUT: { message: 'Peer did not complete the closing handshake in time', closeCode: 1006 },
   WS_ERR_CONNECTION_CLOSED: { message: 'Connection closed before the operation completed' },
   WS_ERR_PING_LIMIT: { message: 'Too many pings awaiting a pong' },
+  WS_ERR_NO_PUBSUB: { message: 'Pub/sub is only available on sockets opened through the plugin' },
 
   // handshake
   WS_ERR_HANDSHAKE_METHOD: { message: 'WebSocket handshake must use GET', statusCode: 400 },

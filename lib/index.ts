@@ -8,6 +8,9 @@ import { injectWS, type InjectWSOptions } from './plugin/inject'
 import { wsError } from './errors'
 import { WebSocket } from './socket'
 import { OPEN } from './engine/constants'
+import { Topics, type PublishOptions } from './pubsub/topics'
+import { memoryAdapter } from './pubsub/memory'
+import { toBuffer, type WebSocketData } from './socket'
 import './types'
 
 const kInstalled = Symbol('fastify-rfc6455.installed')
@@ -16,7 +19,9 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   const server = fastify.server as typeof fastify.server & { [kInstalled]?: boolean }
   if (server[kInstalled] === true) throw wsError('WS_ERR_INVALID_OPTION', 'fastify-rfc6455 is already registered on this server')
   server[kInstalled] = true
-  const shared: PluginShared = { options: resolveOptions(opts), clients: new Set(), closing: false, errorHandler: opts.errorHandler }
+  const topics = new Topics(opts.pubsub ?? memoryAdapter(), (err, msg) => fastify.log.error({ err }, msg))
+  await topics.start()
+  const shared: PluginShared = { options: resolveOptions(opts), topics, clients: new Set(), closing: false, errorHandler: opts.errorHandler }
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,
@@ -29,6 +34,12 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   fastify.addHook('onRequest', refuseUpgradeToPlainRoute)
 
   fastify.decorate('websocketClients', shared.clients)
+  fastify.decorate('websocketPublish', function (topic: string, data: WebSocketData, options?: PublishOptions) {
+    topics.publish(topic, toBuffer(data), options?.binary ?? typeof data !== 'string', null)
+  })
+  fastify.decorate('websocketSubscribers', function (topic: string) {
+    return topics.subscribers(topic)
+  })
   fastify.decorate('injectWS', function (path: string, options?: InjectWSOptions) {
     return injectWS(onUpgrade, path, options)
   })
@@ -45,6 +56,7 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   fastify.addHook('onClose', async () => {
     server.removeListener('upgrade', onUpgrade)
     server[kInstalled] = false
+    await topics.close()
   })
 }
 
@@ -109,3 +121,7 @@ export { WebSocketError, errorCodes, type WebSocketErrorCode } from './errors'
 export type { WebSocketPluginOptions, WebSocketSharedOptions, HeartbeatOptions, AllowedOrigins } from './plugin/options'
 export type { WebSocketRouteOptions, WebSocketRouteHandlers, WebSocketHandler } from './plugin/route'
 export { InjectRefusedError, type InjectWSOptions } from './plugin/inject'
+export type { PubSubAdapter, PublishedMessage, DeliverFunction } from './pubsub/adapter'
+export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
+export type { PublishOptions } from './pubsub/topics'
+export type { DeflateOptions } from './handshake/extensions'

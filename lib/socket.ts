@@ -7,6 +7,7 @@ import { Connection, type ConnectionHost, type ConnectionOptions } from './engin
 import { OPEN, CLOSED, CONNECTING, CLOSING, type ReadyState } from './engine/constants'
 import { wsError, WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
+import type { Topics, PublishOptions } from './pubsub/topics'
 
 export type SendCallback = (err?: Error) => void
 export type PingCallback = (err: Error | null, rtt?: number) => void
@@ -34,6 +35,8 @@ export interface SocketContext {
   registry: Set<WebSocket> | null
   onOpen? (socket: WebSocket): void
   onClosed? (socket: WebSocket, code: number): void
+  /** the plugin's topics, for subscribe/publish (null on client sockets) */
+  pubsub?: Topics | null
 }
 
 export interface SocketHandlers {
@@ -77,7 +80,6 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   readonly _openedAt: number
   private _log: Logger | null
   private _logChild: Logger | null = null
-  private _sendCallbacks: SendCallback[] | null = null
   private _flushQueued = false
   private _receiving = false
   private _held: Array<Buffer | boolean> | null = null
@@ -109,7 +111,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 
   /** bytes queued and not yet handed to the kernel */
   get bufferedAmount (): number {
-    return this._conn.writer.pending + (this._stream.writableLength ?? 0)
+    return this._conn.writer.pending + this._conn.queuedBytes + (this._stream.writableLength ?? 0)
   }
 
   /** round-trip time of the last answered ping, in ms (-1 before the first) */
@@ -142,8 +144,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     const binary = options?.binary ?? typeof data !== 'string'
     const payload = toBuffer(data)
     if (this.bufferedAmount > this._ctx.maxBackpressure && !this._overLimit(cb)) return false
-    conn.send(payload, binary)
-    if (cb !== undefined) (this._sendCallbacks ??= []).push(cb)
+    conn.send(payload, binary, options?.compress ?? true, cb ?? null)
     return true
   }
 
@@ -181,6 +182,28 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   /** Destroy the connection now, without a closing handshake (reported as 1006). */
   terminate (): void {
     this._stream.destroy()
+  }
+
+  // ---- pub/sub ----
+
+  /** Subscribe to `topic`; true if newly subscribed. Closing the socket unsubscribes it. */
+  subscribe (topic: string): boolean {
+    return this._topicsRegistry().subscribe(this, topic)
+  }
+
+  unsubscribe (topic: string): boolean {
+    return this._topicsRegistry().unsubscribe(this, topic)
+  }
+
+  /** Send to every subscriber of `topic` except this socket (framed once for all of them). */
+  publish (topic: string, data: WebSocketData, options?: PublishOptions): void {
+    this._topicsRegistry().publish(topic, toBuffer(data), options?.binary ?? typeof data !== 'string', this)
+  }
+
+  private _topicsRegistry (): Topics {
+    const topics = this._ctx.pubsub
+    if (topics === undefined || topics === null) throw wsError('WS_ERR_NO_PUBSUB')
+    return topics
   }
 
   // ---- engine events (ConnectionHost) ----
@@ -266,9 +289,9 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     conn.transportClosed()
     detach(this._stream)
     if (this._ticking) stopTicking(this)
-    this._failCallbacks()
     this._held = null
     this._ctx.registry?.delete(this)
+    this._ctx.pubsub?.unsubscribeAll(this)
     this._ctx.onClosed?.(this, conn.closeCode)
     const reason = conn.closeReason === '' ? EMPTY : Buffer.from(conn.closeReason)
     const h = this._ctx.handlers
@@ -299,8 +322,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     const chunks = this._conn.writer.take()
     if (chunks === null) return
     const stream = this._stream
-    const cbs = this._sendCallbacks
-    this._sendCallbacks = null
+    const cbs = this._conn.takeSentCallbacks()
     if (stream.destroyed || !stream.writable) {
       if (cbs !== null) runCallbacks(cbs, wsError('WS_ERR_CONNECTION_CLOSED'))
       return
@@ -367,11 +389,6 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     startTicking(this)
   }
 
-  private _failCallbacks (): void {
-    const cbs = this._sendCallbacks
-    this._sendCallbacks = null
-    if (cbs !== null) runCallbacks(cbs, wsError('WS_ERR_CONNECTION_CLOSED'))
-  }
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set()

@@ -6,7 +6,8 @@ import type {
   FastifyTypeProvider, FastifyTypeProviderDefault, RouteGenericInterface, ContextConfigDefault, FastifySchema,
   FastifyRequest, RouteHandlerMethod, HTTPMethods
 } from 'fastify'
-import type { WebSocket } from './socket'
+import type { WebSocket, WebSocketData } from './socket'
+import type { PublishOptions } from './pubsub/topics'
 import type { WebSocketRouteOptions } from './plugin/route'
 import type { InjectWSOptions } from './plugin/inject'
 
@@ -31,6 +32,10 @@ declare module 'fastify' {
   > {
     /** every open WebSocket of this server */
     readonly websocketClients: Set<WebSocket>
+    /** publish to every subscriber of `topic` (in every process, with a shared adapter) */
+    websocketPublish (topic: string, data: WebSocketData, options?: PublishOptions): void
+    /** this process's subscribers of `topic` */
+    websocketSubscribers (topic: string): ReadonlySet<WebSocket>
     /** open a WebSocket to `path` without a port (tests); rejects with the HTTP status of a refusal */
     injectWS (path: string, options?: InjectWSOptions): Promise<WebSocket>
 

@@ -13,6 +13,7 @@ import { FrameWriter } from './serializer'
 import { Utf8Validator, isValidUtf8 } from './utf8'
 import { isValidCloseCode } from './close-codes'
 import { MessageAssembler } from './assembler'
+import type { PerMessageDeflate } from './deflate'
 
 /** What a connection reports to whoever owns the transport. */
 export interface ConnectionHost {
@@ -48,9 +49,15 @@ export interface ConnectionOptions {
   fragmentSize?: number
   /** clock in ms, for round-trip times (default performance.now) */
   now?: () => number
+  /** the permessage-deflate codec, when the extension was negotiated (RFC 7692) */
+  deflate?: PerMessageDeflate | null
 }
 
 export type PingCallback = (err: WebSocketError | null, rtt?: number) => void
+/** Called once the frames of a message are queued for the transport, or with the error that stopped it. */
+export type SentCallback = (err?: Error) => void
+
+interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, raw: boolean, cb: SentCallback | null }
 
 interface PendingPing { payload: Buffer, sentAt: number, cb: PingCallback | null }
 
@@ -87,6 +94,16 @@ export class Connection implements FrameHandler {
   private nextHeartbeat = 0
   private heartbeatPing: Buffer | null = null
   private pongDeadline = 0
+  private readonly deflate: PerMessageDeflate | null
+  /** sends waiting behind a compression in progress, in order */
+  private sendQueue: QueuedSend[] | null = null
+  private compressing = false
+  /** a close frame waiting for the send queue to drain: nothing sent before close() is lost */
+  private pendingClose: Buffer | null = null
+  /** payload bytes waiting in the send queue (part of bufferedAmount) */
+  queuedBytes = 0
+  private sentCallbacks: SentCallback[] | null = null
+  private endAfterClose = false
 
   constructor (host: ConnectionHost, options: ConnectionOptions) {
     this.host = host
@@ -99,8 +116,9 @@ export class Connection implements FrameHandler {
     this.maxPendingPings = options.maxPendingPings ?? 16
     this.fragmentSize = options.fragmentSize ?? 0
     this.now = options.now ?? defaultNow
+    this.deflate = options.deflate ?? null
     this.writer = new FrameWriter(this.role)
-    this.parser = new FrameParser(this, { role: this.role, maxPayload: this.maxPayload })
+    this.parser = new FrameParser(this, { role: this.role, maxPayload: this.maxPayload, allowRsv1: this.deflate !== null })
     if (this.heartbeatInterval > 0) this.nextHeartbeat = this.now() + this.heartbeatInterval
   }
 
@@ -114,6 +132,7 @@ export class Connection implements FrameHandler {
   onDataPiece (piece: Buffer, frameDone: boolean, messageDone: boolean): void {
     const parser = this.parser
     const isText = parser.messageOpcode === OPCODE_TEXT
+    if (parser.compressed) return this.inflatePiece(piece, messageDone, isText)
     // Section 8.1: fail fast on the first invalid byte, even in the middle of a fragment.
     if (isText && !this.utf8.write(piece, 0, piece.length)) return this.fail('WS_ERR_INVALID_UTF8')
     if (messageDone) {
@@ -148,6 +167,30 @@ export class Connection implements FrameHandler {
     this.failWith(err)
   }
 
+  /**
+   * RFC 7692 section 7.2.2: a compressed message is inflated as its pieces arrive, so that one
+   * inflating past maxPayload fails (1009) without the rest being inflated. The parser pauses at
+   * the end of the message until it is delivered, so nothing overtakes it.
+   */
+  private inflatePiece (piece: Buffer, last: boolean, isText: boolean): void {
+    if (last) this.parser.pause()
+    ;(this.deflate as PerMessageDeflate).decompress(piece, last, (err, out) => this.onInflated(err, out, last, isText))
+  }
+
+  private onInflated (err: Error | null, out: Buffer | undefined, last: boolean, isText: boolean): void {
+    if (this.readyState === CLOSED || this.parser.stopped) return
+    if (err !== null) return this.failWith(err instanceof WebSocketError ? err : wsError('WS_ERR_INFLATE', err.message))
+    if (out !== undefined && out.length !== 0) {
+      if (isText && !this.utf8.write(out, 0, out.length)) return this.fail('WS_ERR_INVALID_UTF8')
+      this.assembler.append(out, this.assembler.length + out.length, this.maxPayload)
+    }
+    if (!last) return
+    if (isText && !this.utf8.end()) return this.fail('WS_ERR_INVALID_UTF8', 'message ends inside a sequence')
+    this.host.onMessage(this.assembler.take(), !isText)
+    this.parser.resume()
+    this.host.onOutput()
+  }
+
   private receiveClose (payload: Buffer): void {
     let code = CLOSE_NO_STATUS
     let reason = ''
@@ -170,30 +213,116 @@ export class Connection implements FrameHandler {
     if (!this.closeFrameSent) this.sendCloseFrame(code === CLOSE_NO_STATUS ? 0 : code, '')
     this.readyState = CLOSING
     // Section 7.1.1: the server closes the TCP connection first; the client's host waits for it.
-    this.host.onTransportEnd(false)
+    // A close frame still queued behind compressions ends the transport once it is written.
+    if (this.pendingClose !== null) this.endAfterClose = true
+    else this.host.onTransportEnd(false)
   }
 
   // ---- sending ----
 
-  /** Queue a data message. Throws WS_ERR_NOT_OPEN once a close frame has been sent or received. */
-  send (data: Uint8Array, isBinary: boolean): void {
+  /**
+   * Queue a data message; `cb` runs once its frames are queued for the transport (the host
+   * collects it with `takeSentCallbacks()`). With permessage-deflate, messages of at least the
+   * threshold are compressed unless `compress` is false, and later sends wait their turn.
+   * Throws WS_ERR_NOT_OPEN once a close frame has been sent or received.
+   */
+  send (data: Uint8Array, isBinary: boolean, compress = true, cb: SentCallback | null = null): void {
     if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    const deflate = this.deflate
+    const deflateIt = deflate !== null && compress && data.length >= deflate.threshold
+    if (this.sendQueue === null && !deflateIt) {
+      this.writeMessage(data, isBinary, false)
+      if (cb !== null) this.addSentCallback(cb)
+      this.host.onOutput()
+      return
+    }
+    (this.sendQueue ??= []).push({ data, isBinary, compress: deflateIt, raw: false, cb })
+    this.queuedBytes += data.length
+    if (!this.compressing) this.pumpSendQueue()
+  }
+
+  /** Callbacks of the messages queued on the writer since the last call. */
+  takeSentCallbacks (): SentCallback[] | null {
+    const cbs = this.sentCallbacks
+    this.sentCallbacks = null
+    return cbs
+  }
+
+  private addSentCallback (cb: SentCallback): void {
+    if (this.sentCallbacks === null) this.sentCallbacks = [cb]
+    else this.sentCallbacks.push(cb)
+  }
+
+  private writeMessage (data: Uint8Array, isBinary: boolean, compressed: boolean): void {
     const opcode = isBinary ? OPCODE_BINARY : OPCODE_TEXT
     const size = this.fragmentSize
     if (size === 0 || data.length <= size) {
-      this.writer.frame(opcode, true, false, data)
-    } else {
-      for (let at = 0; at < data.length; at += size) {
-        const end = Math.min(at + size, data.length)
-        this.writer.frame(at === 0 ? opcode : OPCODE_CONTINUATION, end === data.length, false, data.subarray(at, end))
+      this.writer.frame(opcode, true, compressed, data)
+      return
+    }
+    for (let at = 0; at < data.length; at += size) {
+      const end = Math.min(at + size, data.length)
+      // RFC 7692 section 6.1: RSV1 on the first frame of a compressed message only
+      this.writer.frame(at === 0 ? opcode : OPCODE_CONTINUATION, end === data.length, compressed && at === 0, data.subarray(at, end))
+    }
+  }
+
+  /** Write queued sends in order until one needs compressing; then wait for it. */
+  private pumpSendQueue (): void {
+    const queue = this.sendQueue
+    while (queue !== null && queue.length !== 0) {
+      const item = queue[0]
+      if (item.compress) {
+        this.compressing = true
+        ;(this.deflate as PerMessageDeflate).compress(Buffer.from(item.data.buffer, item.data.byteOffset, item.data.length), true,
+          (err, out) => this.onCompressed(err, out))
+        return
+      }
+      queue.shift()
+      this.queuedBytes -= item.data.length
+      if (item.raw) this.writer.raw(item.data as Buffer)
+      else this.writeMessage(item.data, item.isBinary, false)
+      if (item.cb !== null) this.addSentCallback(item.cb)
+    }
+    this.sendQueue = null
+    if (this.pendingClose !== null) {
+      const payload = this.pendingClose
+      this.pendingClose = null
+      this.writeCloseFrame(payload)
+      if (this.endAfterClose) {
+        this.endAfterClose = false
+        this.host.onTransportEnd(false)
+        return
       }
     }
     this.host.onOutput()
   }
 
+  private onCompressed (err: Error | null, out: Buffer | undefined): void {
+    this.compressing = false
+    const queue = this.sendQueue
+    if (this.readyState === CLOSED || queue === null) return
+    const item = queue.shift() as QueuedSend
+    this.queuedBytes -= item.data.length
+    if (err !== null || out === undefined) {
+      if (item.cb !== null) item.cb(err ?? undefined)
+      this.failWith(wsError('WS_ERR_HANDLER', `compression failed: ${err?.message ?? 'no output'}`))
+      return
+    }
+    this.writeMessage(out, item.isBinary, true)
+    if (item.cb !== null) this.addSentCallback(item.cb)
+    this.pumpSendQueue()
+  }
+
   /** Queue a frame built elsewhere (a broadcast frame shared by many connections). */
   sendRaw (frame: Buffer): void {
     if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    if (this.sendQueue !== null) {
+      // behind a compression in progress: keep the order
+      this.sendQueue.push({ data: frame, isBinary: true, compress: false, raw: true, cb: null })
+      this.queuedBytes += frame.length
+      return
+    }
     this.writer.raw(frame)
     this.host.onOutput()
   }
@@ -241,6 +370,11 @@ export class Connection implements FrameHandler {
     this.parser.stop()
     this.assembler.clear()
     this.writer.discard()
+    const closed = wsError('WS_ERR_CONNECTION_CLOSED')
+    this.dropSendQueue(closed)
+    const cbs = this.takeSentCallbacks()
+    if (cbs !== null) for (const cb of cbs) cb(closed)
+    this.deflate?.close()
     this.closeDeadline = 0
     this.pongDeadline = 0
     this.nextHeartbeat = 0
@@ -287,16 +421,21 @@ export class Connection implements FrameHandler {
     if (this.readyState === CLOSED) return
     this.parser.stop()
     this.assembler.clear()
+    this.dropSendQueue(err)
     const closeCode = err.closeCode
     if (!this.closeFrameSent && closeCode !== undefined && isValidCloseCode(closeCode)) {
-      this.sendCloseFrame(closeCode, EMPTY)
+      this.sendCloseFrame(closeCode, EMPTY, false)
+    } else if (this.pendingClose !== null) {
+      const payload = this.pendingClose
+      this.pendingClose = null
+      this.writeCloseFrame(payload)
     }
     this.readyState = CLOSING
     this.host.onError(err)
     this.host.onTransportEnd(false)
   }
 
-  private sendCloseFrame (code: number, reason: Uint8Array | string): void {
+  private sendCloseFrame (code: number, reason: Uint8Array | string, flushFirst = true): void {
     let payload = EMPTY
     if (code !== 0) {
       const reasonBytes = typeof reason === 'string' ? Buffer.from(reason) : reason
@@ -306,7 +445,23 @@ export class Connection implements FrameHandler {
     }
     this.closeFrameSent = true
     if (this.closeTimeout > 0) this.closeDeadline = this.now() + this.closeTimeout
+    // messages still being compressed go out before the close frame (DESIGN.md section 5)
+    if (flushFirst && this.sendQueue !== null) {
+      this.pendingClose = payload
+      return
+    }
+    this.writeCloseFrame(payload)
+  }
+
+  private writeCloseFrame (payload: Buffer): void {
     this.queueControl(OPCODE_CLOSE, payload)
+  }
+
+  private dropSendQueue (err: Error): void {
+    const queue = this.sendQueue
+    this.sendQueue = null
+    this.queuedBytes = 0
+    if (queue !== null) for (const item of queue) if (item.cb !== null) item.cb(err)
   }
 
   private queueControl (opcode: number, payload: Uint8Array): void {

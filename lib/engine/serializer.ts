@@ -123,7 +123,8 @@ export class FrameWriter {
 
   /** Queue bytes that are already a complete frame (pub/sub frames built once for many sockets). */
   raw (bytes: Buffer): void {
-    if (bytes.length <= COPY_MAX) {
+    // alone in the queue, the shared frame itself is written: N subscribers, no copy
+    if (bytes.length <= COPY_MAX && (this.runSlab !== null || this.chunks !== null)) {
       const at = this.extend(bytes.length)
       bytes.copy(slab, at)
     } else {

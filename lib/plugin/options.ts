@@ -3,6 +3,7 @@
 import { wsError } from '../errors'
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_CLOSE_TIMEOUT } from '../engine/constants'
 import type { BackpressurePolicy } from '../socket'
+import { resolveDeflateOptions, type DeflateOptions } from '../handshake/extensions'
 
 export interface HeartbeatOptions {
   /** ms between pings (default 30000) */
@@ -30,9 +31,13 @@ export interface WebSocketSharedOptions {
   autoPong?: boolean
   /** ms to wait for the closing handshake before the connection is destroyed (default 5000) */
   closeTimeout?: number
+  /** permessage-deflate (RFC 7692): off by default; `true` for the defaults, or options */
+  perMessageDeflate?: boolean | DeflateOptions
 }
 
 export interface WebSocketPluginOptions extends WebSocketSharedOptions {
+  /** carries published messages between processes (default: in-process only) */
+  pubsub?: import('../pubsub/adapter').PubSubAdapter
   /** ms the whole handshake (hooks included) may take before the socket gets 503 (default 10000) */
   handshakeTimeout?: number
   /** called with errors thrown by WebSocket handlers (default: log and close 1011) */
@@ -48,6 +53,8 @@ export interface ResolvedOptions {
   backpressurePolicy: BackpressurePolicy
   autoPong: boolean
   closeTimeout: number
+  /** permessage-deflate options, or false when off */
+  perMessageDeflate: DeflateOptions | false
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
@@ -88,8 +95,17 @@ export function resolveOptions (options: WebSocketSharedOptions, base?: Resolved
     maxBackpressure: positive('maxBackpressure', options.maxBackpressure, b.maxBackpressure),
     backpressurePolicy: policy,
     autoPong: options.autoPong ?? b.autoPong,
-    closeTimeout: positive('closeTimeout', options.closeTimeout, b.closeTimeout)
+    closeTimeout: positive('closeTimeout', options.closeTimeout, b.closeTimeout),
+    perMessageDeflate: resolveDeflate(options.perMessageDeflate, b.perMessageDeflate)
   }
+}
+
+function resolveDeflate (value: boolean | DeflateOptions | undefined, fallback: DeflateOptions | false): DeflateOptions | false {
+  if (value === undefined) return fallback
+  if (value === false) return false
+  const options = value === true ? {} : value
+  resolveDeflateOptions(options) // validates now, at registration, not at the first handshake
+  return options
 }
 
 const DEFAULTS: ResolvedOptions = {
@@ -100,7 +116,8 @@ const DEFAULTS: ResolvedOptions = {
   maxBackpressure: DEFAULT_MAX_BACKPRESSURE,
   backpressurePolicy: 'close',
   autoPong: true,
-  closeTimeout: DEFAULT_CLOSE_TIMEOUT
+  closeTimeout: DEFAULT_CLOSE_TIMEOUT,
+  perMessageDeflate: false
 }
 
 export function resolveHandshakeTimeout (value: unknown): number {

@@ -9,10 +9,13 @@ import { computeAccept } from '../handshake/accept'
 import { compileOriginPolicy } from '../handshake/origin'
 import { selectSubprotocol } from '../handshake/subprotocol'
 import { buildSwitchingProtocols } from '../handshake/response'
+import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../handshake/extensions'
+import { PerMessageDeflate } from '../engine/deflate'
 import { WebSocket, type SocketContext, type SocketHandlers } from '../socket'
 import { OPEN } from '../engine/constants'
 import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions } from './options'
 import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
+import type { Topics } from '../pubsub/topics'
 
 export const kRoute = Symbol('fastify-rfc6455.route')
 
@@ -40,6 +43,7 @@ export type WebSocketHandler<Req = FastifyRequest> = (this: FastifyInstance, soc
 /** What the plugin shares with its routes. */
 export interface PluginShared {
   options: ResolvedOptions
+  topics: Topics
   clients: Set<WebSocket>
   closing: boolean
   errorHandler: ((error: unknown, socket: WebSocket) => void) | undefined
@@ -174,21 +178,33 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     if (value === undefined || RESERVED_HEADERS.has(name.toLowerCase())) continue
     extra.push([name, Array.isArray(value) ? value.map(String) : String(value)])
   }
-  const response = buildSwitchingProtocols(computeAccept(key), protocol || undefined, undefined, extra)
+  // RFC 7692 section 5: accept the first acceptable permessage-deflate offer, if enabled
+  const options = state.options
+  let deflate: PerMessageDeflate | null = null
+  let extensions = ''
+  const extensionOffers = request.raw.headers['sec-websocket-extensions']
+  if (options.perMessageDeflate !== false && extensionOffers !== undefined) {
+    const agreed = negotiatePerMessageDeflateServer(parseExtensionHeader(extensionOffers), options.perMessageDeflate)
+    if (agreed !== null) {
+      deflate = new PerMessageDeflate(agreed.params, 'server', options.perMessageDeflate, options.maxPayload)
+      extensions = agreed.header
+    }
+  }
+  const response = buildSwitchingProtocols(computeAccept(key), protocol || undefined, extensions || undefined, extra)
 
   reply.hijack()
   claimSocket(pending, reply.raw)
   const socket = pending.socket
   socket.write(response)
-  const options = state.options
   const ws = new WebSocket(socket, {
     role: 'server',
     maxPayload: options.maxPayload,
     autoPong: options.autoPong,
     closeTimeout: options.closeTimeout,
     heartbeatInterval: options.heartbeatInterval,
-    pongTimeout: options.pongTimeout
-  }, state.ctx, protocol, '', request.log)
+    pongTimeout: options.pongTimeout,
+    deflate
+  }, state.ctx, protocol, extensions, request.log)
   ws.log.debug({ url: request.url, protocol }, 'websocket open')
 
   // Messages arriving before the handler (or an async open) has settled are held, then delivered in order.
@@ -232,6 +248,7 @@ function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: Resolve
     maxBackpressure: options.maxBackpressure,
     backpressurePolicy: options.backpressurePolicy,
     registry: shared.clients,
+    pubsub: shared.topics,
     onClosed (socket, code) {
       socket.log.debug({ code, durationMs: Math.round(performance.now() - socket._openedAt) }, 'websocket closed')
     }

@@ -1,0 +1,30 @@
+// The pub/sub adapter interface. The plugin keeps the local subscriber registry; an adapter only
+// carries published messages between processes. The in-process adapter delivers straight back;
+// a Redis adapter publishes to a channel and delivers what every process (itself included)
+// receives from its subscription, so several processes behind a load balancer share topics.
+
+/** A published message as it travels between processes. */
+export interface PublishedMessage {
+  topic: string
+  data: Buffer
+  binary: boolean
+  /** id of the process that published it, with `exceptSocket`, to leave out the sender */
+  origin: string
+  /** id of the socket that published it (not sent back to it), if any */
+  exceptSocket: string | null
+}
+
+export type DeliverFunction = (message: PublishedMessage) => void
+
+export interface PubSubAdapter {
+  /** Begin: `deliver` is to be called with every message published anywhere, this process included. */
+  start (deliver: DeliverFunction): void | Promise<void>
+  /** Carry a message published here to every process (this one included). */
+  publish (message: PublishedMessage): void | Promise<void>
+  /** The first local subscriber to `topic` appeared (a Redis adapter subscribes to its channel). */
+  subscribe? (topic: string): void | Promise<void>
+  /** The last local subscriber to `topic` left. */
+  unsubscribe? (topic: string): void | Promise<void>
+  /** Release connections (called from fastify.close()). */
+  close? (): void | Promise<void>
+}
