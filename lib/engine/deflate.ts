@@ -237,7 +237,7 @@ export class PerMessageDeflate {
       finish()
       job.cb(null, out)
     }
-    worker.stream.write(job.data, () => finishWork(worker, null))
+    worker.stream.write(job.data, (err?: Error | null) => finishWork(worker, err ?? null))
   }
 
   /**
@@ -303,7 +303,7 @@ export class PerMessageDeflate {
     }
     // RFC 7692 section 7.2.2: append 0x00 0x00 0xff 0xff to the message's payload, then inflate.
     const input = job.fin ? Buffer.concat([job.data, SYNC_TAIL]) : job.data
-    worker.stream.write(input, () => finishWork(worker, null))
+    worker.stream.write(input, (err?: Error | null) => finishWork(worker, err ?? null))
   }
 
   private resetInflateMessage (): void {
@@ -341,6 +341,6 @@ export function deflateOnce (data: Buffer, params: NegotiatedDeflate, options: D
       const body = endsWithSyncTail(out) ? out.subarray(0, out.length - 4) : out
       cb(null, body.length === 0 ? EMPTY_MESSAGE : body)
     }
-    worker.stream.write(data, () => finishWork(worker, null))
+    worker.stream.write(data, (err?: Error | null) => finishWork(worker, err ?? null))
   })
 }
