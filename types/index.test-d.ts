@@ -1,21 +1,96 @@
-import Fastify from 'fastify'
-import { expectType, expectError } from 'tsd'
-import websocket, { WebSocket } from '..'
+import Fastify, { type FastifyRequest } from 'fastify'
+import { expectType, expectError, expectAssignable } from 'tsd'
+import websocket, {
+  WebSocket, fastifyRfc6455, type WebSocketPluginOptions, type WebSocketRouteOptions, type PubSubAdapter,
+  type PublishedMessage, memoryAdapter, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError
+} from '..'
 
 const app = Fastify()
-app.register(websocket, { maxPayload: 1024 })
 
-app.get('/echo', { websocket: true }, (socket, request) => {
+// plugin options
+app.register(websocket, {
+  maxPayload: 1 << 20,
+  heartbeat: { interval: 30_000, timeout: 10_000 },
+  allowedOrigins: ['https://example.com'],
+  maxBackpressure: 1 << 20,
+  backpressurePolicy: 'drop',
+  closeTimeout: 1000,
+  handshakeTimeout: 5000,
+  perMessageDeflate: { threshold: 512, serverNoContextTakeover: true },
+  pubsub: memoryAdapter(),
+  errorHandler (error, socket) { expectType<unknown>(error); expectType<WebSocket>(socket) }
+})
+app.register(fastifyRfc6455, { heartbeat: true, allowedOrigins: async (origin) => origin === 'https://x' })
+expectError(app.register(websocket, { maxPayload: 'big' }))
+expectError(app.register(websocket, { backpressurePolicy: 'explode' }))
+expectAssignable<WebSocketPluginOptions>({ perMessageDeflate: true })
+
+// style 1: websocket: true, the handler gets the socket and the typed Fastify request
+app.get<{ Querystring: { nick: string }, Params: { room: string } }>('/chat/:room', { websocket: true }, (socket, request) => {
   expectType<WebSocket>(socket)
-  expectType<string>(request.url)
+  expectType<string>(request.query.nick)
+  expectType<string>(request.params.room)
   socket.on('message', (data: Buffer, isBinary: boolean) => socket.send(data, { binary: isBinary }))
+  expectType<boolean>(socket.send('text'))
+  socket.send(Buffer.from('x'), { binary: true, compress: false }, err => { expectType<Error | undefined>(err) })
+  socket.ping(undefined, (err, rtt) => { expectType<Error | null>(err); expectType<number | undefined>(rtt) })
+  socket.close(1000, 'bye')
+  expectType<0 | 1 | 2 | 3>(socket.readyState)
+  expectType<number>(socket.bufferedAmount)
+  expectType<number>(socket.latency)
+  expectType<string>(socket.protocol)
+  expectType<string>(socket.extensions)
+  expectType<string>(socket.id)
+  expectType<boolean>(socket.subscribe('room'))
+  socket.publish('room', 'hello', { binary: false })
+  expectType<ReadonlySet<string>>(socket.topics)
 })
 
+// style 2: a handler object; the third argument (optional) serves plain HTTP
 app.get('/obj', {
   websocket: {
-    open (socket) { expectType<WebSocket>(socket) },
-    message (socket, data, isBinary) { expectType<Buffer>(data); expectType<boolean>(isBinary) }
+    protocols: ['chat.v1'],
+    maxPayload: 4096,
+    open (socket, request) { expectType<WebSocket>(socket); expectType<string>(request.url) },
+    message (socket, data, isBinary) { expectType<Buffer>(data); expectType<boolean>(isBinary) },
+    close (socket, code, reason) { expectType<number>(code); expectType<Buffer>(reason) },
+    drain (socket) { expectType<WebSocket>(socket) },
+    error (socket, error) { expectType<unknown>(error) }
   }
+}, async (request, reply) => {
+  expectType<FastifyRequest>(request)
+  return reply.send({ hint: 'use a WebSocket' })
 })
 
-expectError(app.register(websocket, { maxPayload: 'big' }))
+// the full route() form, without a handler
+app.route<{ Params: { id: string } }>({
+  method: 'GET',
+  url: '/room/:id',
+  preHandler: async (request) => { expectType<string>(request.params.id) },
+  websocket: {
+    selectProtocol (offered, request) { expectType<string[]>(offered); return offered[0] ?? false },
+    open (socket, request) { socket.send(request.params.id) }
+  }
+})
+expectError(app.get('/bad', { websocket: { message: 42 } }))
+
+// decorators
+expectType<Set<WebSocket>>(app.websocketClients)
+app.websocketPublish('room', Buffer.from('all'))
+expectType<ReadonlySet<WebSocket>>(app.websocketSubscribers('room'))
+expectType<Promise<WebSocket>>(app.injectWS('/chat/a?nick=x', { headers: { authorization: 'x' }, protocols: ['chat.v1'] }))
+
+// errors
+expectType<readonly WebSocketErrorCode[]>(errorCodes)
+const err = new WebSocketError('WS_ERR_MESSAGE_TOO_BIG')
+expectType<number | undefined>(err.closeCode)
+expectError(new WebSocketError('NOT_A_CODE'))
+expectType<number>(new InjectRefusedError(401, {}, '').statusCode)
+
+// adapters
+const adapter: PubSubAdapter = {
+  start (deliver) { deliver({ topic: 't', data: Buffer.alloc(0), binary: false, origin: 'o', exceptSocket: null }) },
+  publish (message: PublishedMessage) { expectType<string>(message.topic) }
+}
+app.register(websocket, { pubsub: adapter })
+expectAssignable<WebSocketRouteOptions>({ requireProtocol: false, backpressurePolicy: 'close' })
