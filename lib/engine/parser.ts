@@ -55,7 +55,8 @@ export class FrameParser {
   // current frame
   private opcode = 0
   private masked = false
-  private readonly maskKey = Buffer.alloc(4)
+  /** the frame's masking key as one 32-bit number: a Buffer per connection would cost ~190 bytes */
+  private maskWord = 0
   private payloadLeft = 0
   private maskPhase = 0
   // a frame header split across chunks, gathered here
@@ -215,12 +216,7 @@ export class FrameParser {
     }
     this.opcode = opcode
     this.masked = masked
-    if (masked) {
-      this.maskKey[0] = buf[p]
-      this.maskKey[1] = buf[p + 1]
-      this.maskKey[2] = buf[p + 2]
-      this.maskKey[3] = buf[p + 3]
-    }
+    if (masked) this.maskWord = buf.readInt32BE(p)
     this.payloadLeft = length
     this.maskPhase = 0
     this.state = STATE_PAYLOAD
@@ -240,7 +236,10 @@ export class FrameParser {
     const avail = chunk.length - pos
     const n = avail < this.payloadLeft ? avail : this.payloadLeft
     const end = pos + n
-    if (this.masked) this.maskPhase = applyMask(chunk, pos, end, this.maskKey, this.maskPhase)
+    if (this.masked) {
+      MASK_KEY.writeInt32BE(this.maskWord, 0)
+      this.maskPhase = applyMask(chunk, pos, end, MASK_KEY, this.maskPhase)
+    }
     this.payloadLeft -= n
     const done = this.payloadLeft === 0
     if (done) this.state = STATE_HEADER
@@ -286,6 +285,8 @@ export class FrameParser {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** scratch for the current frame's key, shared: parsing is synchronous, one frame at a time */
+const MASK_KEY = Buffer.alloc(4)
 
 /** Size of the frame header starting at `buf[off]`, or 0 if fewer than that many bytes are there. */
 function headerSize (buf: Uint8Array, off: number, end: number): number {
