@@ -56,7 +56,7 @@ function parseOrigin (value: string): ParsedOrigin | undefined {
   if (!SCHEME.test(scheme)) return undefined
   const authority = value.slice(sep + 3).toLowerCase()
   let host: string
-  let port = ''
+  let port: string | undefined // undefined when no ':' follows the host
   if (authority.startsWith('[')) { // IPv6 literal, e.g. http://[::1]:8080
     const close = authority.indexOf(']')
     if (close < 0) return undefined
@@ -73,12 +73,10 @@ function parseOrigin (value: string): ParsedOrigin | undefined {
     if (colon >= 0) port = authority.slice(colon + 1)
     if (host === '' || NOT_HOST.test(host)) return undefined
   }
-  if (port !== '') {
-    if (!PORT.test(port)) return undefined
-    port = String(Number(port))
-    if (DEFAULT_PORTS[scheme] === port) port = ''
-  }
-  return { scheme, host, port }
+  if (port === undefined) return { scheme, host, port: '' }
+  if (!PORT.test(port)) return undefined
+  port = String(Number(port))
+  return { scheme, host, port: DEFAULT_PORTS[scheme] === port ? '' : port }
 }
 
 function serialize (o: ParsedOrigin): string {
