@@ -42,7 +42,7 @@ const specs = {
   WS_ERR_NO_PUBSUB: { message: 'Pub/sub is only available on sockets opened through the plugin' },
 
   // handshake
-  WS_ERR_HANDSHAKE_METHOD: { message: 'WebSocket handshake must use GET', statusCode: 400 },
+  WS_ERR_HANDSHAKE_METHOD: { message: 'WebSocket handshake must be an HTTP/1.1 GET', statusCode: 400 },
   WS_ERR_HANDSHAKE_UPGRADE: { message: 'Missing or invalid Upgrade: websocket header', statusCode: 400 },
   WS_ERR_HANDSHAKE_CONNECTION: { message: 'Missing or invalid Connection: Upgrade header', statusCode: 400 },
   WS_ERR_HANDSHAKE_KEY: { message: 'Missing or invalid Sec-WebSocket-Key header', statusCode: 400 },

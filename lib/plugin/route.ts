@@ -127,9 +127,14 @@ function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: Fa
     return undefined
   }
   if (state.shared.closing) throw wsError('WS_ERR_SHUTTING_DOWN')
+  const raw = request.raw
+  // RFC 6455 section 4.2.1: the opening handshake is an HTTP/1.1 (or later) GET
+  if (raw.httpVersionMajor < 1 || (raw.httpVersionMajor === 1 && raw.httpVersionMinor < 1)) {
+    throw wsError('WS_ERR_HANDSHAKE_METHOD', `HTTP/${raw.httpVersion} cannot upgrade`)
+  }
   let info
   try {
-    info = validateUpgradeRequest(request.raw.method, request.raw.headers)
+    info = validateUpgradeRequest(raw.method, raw.headers)
   } catch (err) {
     // RFC 6455 section 4.4: tell the client which version we speak
     if (err instanceof WebSocketError && err.code === 'WS_ERR_HANDSHAKE_VERSION') reply.header('Sec-WebSocket-Version', '13')
