@@ -1,0 +1,38 @@
+// Types of app.js, for the TypeScript tests (the demo itself is plain JavaScript).
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify'
+import type { WebSocket, HeartbeatOptions, BackpressurePolicy } from '../lib/index'
+
+export interface ChatAppOptions {
+  logger?: FastifyServerOptions['logger']
+  /** HMAC key for session tokens (default: random per process) */
+  secret?: string
+  tokenTtlMs?: number
+  /** messages kept per room and sent on join (50) */
+  historySize?: number
+  /** rooms kept in memory; beyond that the oldest empty one is forgotten (1000) */
+  maxRooms?: number
+  /** largest client message in bytes (16 KiB) */
+  maxPayload?: number
+  heartbeat?: HeartbeatOptions | boolean
+  maxBackpressure?: number
+  backpressurePolicy?: BackpressurePolicy
+  closeTimeout?: number
+  /** called with every socket that joined a room (tests and debugging) */
+  onConnection?: (socket: WebSocket, request: FastifyRequest) => void
+}
+
+export type VerifyResult =
+  | { ok: true, nickname: string, expiresAt: number }
+  | { ok: false, reason: 'missing' | 'malformed' | 'bad-signature' | 'expired' }
+
+export interface ChatApp extends FastifyInstance {
+  chat: {
+    tokens: {
+      sign (nickname: string, expiresAt?: number): { token: string, expiresAt: number }
+      verify (token: unknown, now?: number): VerifyResult
+    }
+  }
+}
+
+export function buildApp (options?: ChatAppOptions): Promise<ChatApp>
+export function sameOrigin (origin: string | undefined, request: { headers: { host?: string } }): boolean

@@ -1,0 +1,169 @@
+'use strict'
+// The chat demo as a Fastify app: log in over REST, then chat over a WebSocket per room.
+// `buildApp(options)` returns the app without listening, so tests can listen on port 0;
+// server.js is the command-line entry.
+const path = require('node:path')
+const Fastify = require('fastify')
+const fastifyStatic = require('@fastify/static')
+const websocket = require('fastify-rfc6455')
+const { createTokens, REFUSALS } = require('./token')
+const { Rooms } = require('./room')
+const { parseClientMessage } = require('./protocol')
+
+const NICKNAME_PATTERN = '^[\\p{L}\\p{N}_.-]+( [\\p{L}\\p{N}_.-]+)*$'
+const ROOM_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}$'
+
+const defaults = {
+  logger: false,
+  secret: undefined,
+  tokenTtlMs: 12 * 60 * 60 * 1000,
+  historySize: 50,
+  maxRooms: 1000,
+  maxPayload: 16 * 1024,
+  heartbeat: { interval: 30_000, timeout: 10_000 },
+  maxBackpressure: 1024 * 1024,
+  backpressurePolicy: 'close',
+  closeTimeout: 3000,
+  onConnection: undefined
+}
+
+/**
+ * A browser always sends Origin on a WebSocket handshake; comparing it with the Host the
+ * browser connected to refuses pages of other sites (cross-site WebSocket hijacking) with 403.
+ * A request without Origin comes from a non-browser client, which no other site can drive.
+ */
+function sameOrigin (origin, req) {
+  if (origin === undefined) return true
+  let url
+  try {
+    url = new URL(origin)
+  } catch {
+    return false
+  }
+  const host = req.headers.host
+  return (url.protocol === 'http:' || url.protocol === 'https:') && typeof host === 'string' && url.host === host.toLowerCase()
+}
+
+async function buildApp (options = {}) {
+  const opts = { ...defaults, ...options }
+  const app = Fastify({ logger: opts.logger })
+  const tokens = createTokens(opts.secret, opts.tokenTtlMs)
+  const rooms = new Rooms({ historySize: opts.historySize, maxRooms: opts.maxRooms })
+  /** socket -> { nickname, room } */
+  const sessions = new WeakMap()
+  let nextMessageId = 0
+
+  app.decorate('chat', { tokens, rooms })
+  app.decorateRequest('chatSession', null)
+
+  await app.register(websocket, {
+    perMessageDeflate: true,
+    heartbeat: opts.heartbeat,
+    maxBackpressure: opts.maxBackpressure,
+    backpressurePolicy: opts.backpressurePolicy,
+    closeTimeout: opts.closeTimeout
+  })
+  await app.register(fastifyStatic, { root: path.join(__dirname, 'public') })
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('X-Content-Type-Options', 'nosniff')
+    reply.header('Content-Security-Policy', "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+  })
+
+  app.post('/login', {
+    bodyLimit: 1024,
+    schema: {
+      body: {
+        type: 'object',
+        required: ['nickname'],
+        additionalProperties: false,
+        properties: { nickname: { type: 'string', minLength: 1, maxLength: 24, pattern: NICKNAME_PATTERN } }
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: { token: { type: 'string' }, nickname: { type: 'string' }, expiresAt: { type: 'number' } }
+        }
+      }
+    }
+  }, async req => {
+    const { nickname } = req.body
+    const { token, expiresAt } = tokens.sign(nickname)
+    req.log.info({ nickname }, 'login')
+    return { token, nickname, expiresAt }
+  })
+
+  // A browser's WebSocket cannot read the status of a refused handshake (it only sees a close
+  // with code 1006), so the page asks here why its token was refused.
+  app.get('/api/check', {
+    schema: { querystring: { type: 'object', properties: { token: { type: 'string' } } } }
+  }, async (req, reply) => {
+    const session = tokens.verify(req.query.token)
+    if (!session.ok) return reply.code(401).send({ ok: false, reason: session.reason, message: REFUSALS[session.reason] })
+    return { ok: true, nickname: session.nickname, expiresAt: session.expiresAt }
+  })
+
+  app.route({
+    method: 'GET',
+    url: '/chat/:room',
+    schema: {
+      params: { type: 'object', properties: { room: { type: 'string', pattern: ROOM_PATTERN } } },
+      // browsers cannot set headers on a WebSocket handshake: the token comes in the query string
+      querystring: { type: 'object', properties: { token: { type: 'string' } } }
+    },
+    preHandler: async (req, reply) => {
+      const session = tokens.verify(req.query.token)
+      if (!session.ok) {
+        req.log.info({ reason: session.reason }, 'chat handshake refused')
+        return reply.code(401).send({ error: 'Unauthorized', reason: session.reason, message: REFUSALS[session.reason] })
+      }
+      req.chatSession = session
+    },
+    websocket: {
+      protocols: ['chat.v1'],
+      maxPayload: opts.maxPayload,
+      allowedOrigins: sameOrigin,
+
+      open (socket, req) {
+        const nickname = req.chatSession.nickname
+        const room = rooms.get(req.params.room)
+        sessions.set(socket, { nickname, room })
+        socket.subscribe(room.topic)
+        const first = room.join(nickname)
+        socket.send(JSON.stringify({ type: 'welcome', room: room.name, you: nickname, members: room.members(), history: room.history }))
+        // everyone else in the room learns of the newcomer
+        if (first) socket.publish(room.topic, JSON.stringify({ type: 'join', nickname, at: Date.now() }))
+        socket.log.info({ nickname, room: room.name, extensions: socket.extensions }, 'joined')
+        opts.onConnection?.(socket, req)
+      },
+
+      message (socket, data, isBinary) {
+        const session = sessions.get(socket)
+        const parsed = parseClientMessage(data, isBinary)
+        if (!parsed.ok) {
+          // only the sender hears about its mistake; nothing is broadcast
+          socket.send(JSON.stringify({ type: 'error', error: 'invalid-message', message: parsed.message }))
+          return
+        }
+        const event = { type: 'message', id: ++nextMessageId, from: session.nickname, text: parsed.text, at: Date.now() }
+        session.room.remember(event)
+        app.websocketPublish(session.room.topic, JSON.stringify(event))
+      },
+
+      close (socket, code) {
+        const session = sessions.get(socket)
+        if (session === undefined) return
+        sessions.delete(socket)
+        // the socket has already been unsubscribed: this reaches the others
+        if (session.room.leave(session.nickname)) {
+          app.websocketPublish(session.room.topic, JSON.stringify({ type: 'leave', nickname: session.nickname, at: Date.now() }))
+        }
+        socket.log.info({ nickname: session.nickname, room: session.room.name, code }, 'left')
+      }
+    }
+  })
+
+  return app
+}
+
+module.exports = { buildApp, sameOrigin }

@@ -1,0 +1,314 @@
+// The chat page: plain browser JavaScript and the browser's own WebSocket, subprotocol chat.v1.
+// Log in (POST /login) for a signed token, then open ws(s)://<this host>/chat/<room>?token=...
+// (browsers cannot set headers such as Authorization on a WebSocket handshake, hence the query
+// string). A dropped connection is retried with exponential backoff; a refused one is explained
+// by asking GET /api/check, since a browser's WebSocket never sees the HTTP status.
+'use strict'
+
+const PROTOCOL = 'chat.v1'
+const SESSION_KEY = 'chat.session'
+const BACKOFF_MIN_MS = 1000
+const BACKOFF_MAX_MS = 30_000
+
+const $ = id => document.getElementById(id)
+const ui = {
+  status: $('status'),
+  notice: $('notice'),
+  login: $('login'),
+  nickname: $('nickname'),
+  room: $('room'),
+  chat: $('chat'),
+  roomName: $('room-name'),
+  me: $('me'),
+  leave: $('leave'),
+  messages: $('messages'),
+  members: $('members'),
+  memberCount: $('member-count'),
+  composer: $('composer'),
+  text: $('text')
+}
+
+/** { token, nickname, room, expiresAt } while logged in */
+let session = loadSession()
+let ws = null
+let attempt = 0
+let retryTimer = null
+let countdownTimer = null
+const members = new Set()
+
+// ---- session ----
+
+function loadSession () {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY))
+    return s && typeof s.token === 'string' ? s : null
+  } catch {
+    return null
+  }
+}
+
+function saveSession (s) {
+  session = s
+  if (s === null) sessionStorage.removeItem(SESSION_KEY)
+  else sessionStorage.setItem(SESSION_KEY, JSON.stringify(s))
+}
+
+async function login (nickname, room) {
+  const res = await fetch('/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ nickname })
+  })
+  const body = await res.json().catch(() => ({}))
+  if (!res.ok) throw new Error(body.message || `login failed (HTTP ${res.status})`)
+  saveSession({ token: body.token, nickname: body.nickname, expiresAt: body.expiresAt, room })
+}
+
+// ---- connection ----
+
+function connect () {
+  clearTimers()
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
+  const url = `${scheme}://${location.host}/chat/${encodeURIComponent(session.room)}?token=${encodeURIComponent(session.token)}`
+  setStatus('connecting', 'connecting…')
+  const socket = new WebSocket(url, PROTOCOL)
+  ws = socket
+  let opened = false
+
+  socket.onopen = () => {
+    opened = true
+    const compression = socket.extensions.includes('permessage-deflate') ? ' · permessage-deflate' : ''
+    setStatus('online', `connected · ${socket.protocol}${compression}`)
+    ui.status.dataset.extensions = socket.extensions
+  }
+  socket.onmessage = event => {
+    let msg
+    try {
+      msg = JSON.parse(event.data)
+    } catch {
+      return
+    }
+    handle(msg)
+  }
+  socket.onclose = event => {
+    if (ws !== socket) return // replaced or left on purpose
+    ws = null
+    if (!opened) {
+      explainRefusal()
+      return
+    }
+    const why = {
+      1001: 'the server is restarting',
+      1006: 'the connection dropped',
+      1008: 'the connection could not keep up',
+      1009: 'a message was too large',
+      1011: 'the server had an error'
+    }[event.code] || `the connection closed (${event.code})`
+    addSystemLine(`${why}`)
+    scheduleReconnect(why)
+  }
+}
+
+/** A handshake that failed: ask the server whether the token is the reason. */
+async function explainRefusal () {
+  let res
+  try {
+    res = await fetch(`/api/check?token=${encodeURIComponent(session.token)}`)
+  } catch {
+    scheduleReconnect('the server cannot be reached')
+    return
+  }
+  if (res.status === 401) {
+    const body = await res.json().catch(() => ({}))
+    refuse(body.reason === 'expired' ? 'your session expired, log in again' : (body.message || 'log in again'))
+    return
+  }
+  scheduleReconnect('the connection was refused')
+}
+
+function refuse (message) {
+  const nickname = session?.nickname
+  saveSession(null)
+  showNotice(message)
+  setStatus('refused', 'refused')
+  showLogin(nickname)
+}
+
+function scheduleReconnect (why) {
+  clearTimers()
+  const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt)
+  attempt++
+  const due = Date.now() + delay
+  const tick = () => {
+    const seconds = Math.max(1, Math.ceil((due - Date.now()) / 1000))
+    setStatus('reconnecting', `reconnecting in ${seconds} s…`)
+    showNotice(`${why}: reconnecting in ${seconds} s…`, 'info')
+  }
+  tick()
+  countdownTimer = setInterval(tick, 250)
+  retryTimer = setTimeout(connect, delay)
+}
+
+function clearTimers () {
+  clearTimeout(retryTimer)
+  clearInterval(countdownTimer)
+  retryTimer = countdownTimer = null
+}
+
+function leave () {
+  clearTimers()
+  const socket = ws
+  ws = null
+  if (socket) socket.close(1000, 'left the room')
+  setStatus('offline', 'not connected')
+  showLogin(session?.nickname)
+  saveSession(session && { ...session, room: null })
+}
+
+// ---- protocol events ----
+
+function handle (msg) {
+  switch (msg.type) {
+    case 'welcome':
+      attempt = 0
+      hideNotice()
+      showChat(msg.room, msg.you)
+      ui.messages.replaceChildren()
+      for (const m of msg.history) addMessage(m)
+      members.clear()
+      for (const m of msg.members) members.add(m)
+      renderMembers()
+      break
+    case 'message':
+      addMessage(msg)
+      break
+    case 'join':
+      members.add(msg.nickname)
+      renderMembers()
+      addSystemLine(`${msg.nickname} joined`)
+      break
+    case 'leave':
+      members.delete(msg.nickname)
+      renderMembers()
+      addSystemLine(`${msg.nickname} left`)
+      break
+    case 'error':
+      addSystemLine(`not sent: ${msg.message}`, 'error')
+      break
+  }
+}
+
+// ---- rendering (textContent only: nothing a user typed is parsed as HTML) ----
+
+function addMessage (m) {
+  const li = document.createElement('li')
+  li.className = m.from === session?.nickname ? 'message mine' : 'message'
+  const time = document.createElement('time')
+  time.dateTime = new Date(m.at).toISOString()
+  time.textContent = new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+  const from = document.createElement('span')
+  from.className = 'from'
+  from.style.setProperty('--hue', hue(m.from))
+  from.textContent = m.from
+  const text = document.createElement('span')
+  text.className = 'text'
+  text.textContent = m.text
+  li.append(time, from, text)
+  append(li)
+}
+
+function addSystemLine (text, kind = 'system') {
+  const li = document.createElement('li')
+  li.className = kind
+  li.textContent = text
+  append(li)
+}
+
+function append (li) {
+  const list = ui.messages
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+  list.append(li)
+  if (atBottom) list.scrollTop = list.scrollHeight
+}
+
+function renderMembers () {
+  const sorted = [...members].sort((a, b) => a.localeCompare(b))
+  ui.members.replaceChildren(...sorted.map(name => {
+    const li = document.createElement('li')
+    li.textContent = name
+    li.style.setProperty('--hue', hue(name))
+    if (name === session?.nickname) li.className = 'me'
+    return li
+  }))
+  ui.memberCount.textContent = String(sorted.length)
+}
+
+function hue (name) {
+  let h = 0
+  for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360
+  return String(h)
+}
+
+function setStatus (state, text) {
+  ui.status.dataset.state = state
+  ui.status.textContent = text
+}
+
+function showNotice (text, kind = 'error') {
+  ui.notice.textContent = text
+  ui.notice.dataset.kind = kind
+  ui.notice.hidden = false
+}
+
+function hideNotice () {
+  ui.notice.hidden = true
+}
+
+function showLogin (nickname) {
+  ui.chat.hidden = true
+  ui.login.hidden = false
+  if (nickname) ui.nickname.value = nickname
+  ui.nickname.focus()
+}
+
+function showChat (room, you) {
+  ui.login.hidden = true
+  ui.chat.hidden = false
+  ui.roomName.textContent = room
+  ui.me.textContent = you
+  ui.text.focus()
+}
+
+// ---- wiring ----
+
+ui.login.addEventListener('submit', async event => {
+  event.preventDefault()
+  const nickname = ui.nickname.value.trim()
+  const room = ui.room.value.trim().toLowerCase()
+  hideNotice()
+  try {
+    if (!session || session.nickname !== nickname) await login(nickname, room)
+    else saveSession({ ...session, room })
+  } catch (err) {
+    showNotice(err.message)
+    return
+  }
+  attempt = 0
+  connect()
+})
+
+ui.composer.addEventListener('submit', event => {
+  event.preventDefault()
+  const text = ui.text.value
+  if (text.trim() === '' || !ws || ws.readyState !== WebSocket.OPEN) return
+  ws.send(JSON.stringify({ type: 'message', text }))
+  ui.text.value = ''
+})
+
+ui.leave.addEventListener('click', leave)
+
+// back online: do not wait for the backoff
+window.addEventListener('online', () => { if (retryTimer !== null) connect() })
+
+if (session && session.room) connect()
+else showLogin(session?.nickname)
