@@ -71,14 +71,15 @@ function chart (results) {
   const { meta } = results
   const groups = results.workloads.filter(w => w.id !== 'jsload-crosscheck').map(w => ({
     label: w.id,
-    sublabel: `${w.better === 'lower' ? 'lower' : 'higher'} ${w.unit} better${w.baseline !== 'ws' ? `, vs ${w.baseline}` : ''}`,
+    sublabel: w.baseline !== 'ws' ? `vs ${w.baseline}` : w.better === 'lower' ? `${w.unit.split(' ')[0]}, inverted` : w.unit,
     bars: Object.entries(w.summary)
       .filter(([, s]) => s.advantage.median !== null)
       .map(([server, s]) => ({ server, value: s.advantage.median, min: s.advantage.min ?? s.advantage.median, max: s.advantage.max ?? s.advantage.median }))
   })).filter(g => g.bars.length > 0)
   return renderChart({
     title: 'fastify-rfc6455 benchmark: advantage over ws (higher is better, log scale)',
-    subtitle: `ratio to ws with bufferutil in the same round (inverted for latency and memory); median of ${meta.rounds} round(s), whiskers min–max · ${meta.cpu}, ${meta.cores} cores · Node ${meta.node} · ${meta.date.slice(0, 10)} · ${meta.commit.slice(0, 10)}`,
+    subtitle: `server / ws (with bufferutil) from the same round, inverted (ws / server) for latency and memory; median of ${meta.rounds} round(s), whiskers min–max\n` +
+      `${meta.cpu}, ${meta.cores} cores · Node ${meta.node} · ${meta.date.slice(0, 10)} · commit ${meta.commit.slice(0, 10)} · ${meta.generator.replace(/ \(C, epoll\).*/, '')}`,
     groups
   })
 }

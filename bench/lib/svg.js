@@ -17,7 +17,7 @@ function renderChart ({ title, subtitle, groups }) {
   const H = 470
   const left = 56
   const right = 16
-  const top = 74
+  const top = 84
   const bottom = 92
   const plotW = W - left - right
   const plotH = H - top - bottom
@@ -29,11 +29,13 @@ function renderChart ({ title, subtitle, groups }) {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">`)
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`)
   out.push(`<text x="${left}" y="26" font-size="17" font-weight="600" fill="#212529">${esc(title)}</text>`)
-  out.push(`<text x="${left}" y="46" font-size="12" fill="#495057">${esc(subtitle)}</text>`)
+  subtitle.split('\n').forEach((line, i) => {
+    out.push(`<text x="${left}" y="${46 + i * 15}" font-size="12" fill="#495057">${esc(line)}</text>`)
+  })
   for (let v = lo; v <= hi; v *= 2) {
     const yy = y(v).toFixed(1)
     out.push(`<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="${v === 1 ? '#495057' : '#e9ecef'}" stroke-width="${v === 1 ? 1.2 : 1}"/>`)
-    out.push(`<text x="${left - 6}" y="${(+yy + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#495057">${v >= 1 ? v : v.toFixed(2).replace(/0+$/, '')}x</text>`)
+    out.push(`<text x="${left - 6}" y="${(+yy + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#495057">${v >= 1 ? v : String(v)}x</text>`)
   }
   const gw = plotW / Math.max(1, groups.length)
   groups.forEach((g, gi) => {
@@ -57,12 +59,17 @@ function renderChart ({ title, subtitle, groups }) {
     out.push(`<text x="${cx}" y="${H - bottom + 18}" font-size="11.5" text-anchor="middle" fill="#212529">${esc(g.label)}</text>`)
     if (g.sublabel) out.push(`<text x="${cx}" y="${H - bottom + 32}" font-size="10" text-anchor="middle" fill="#868e96">${esc(g.sublabel)}</text>`)
   })
-  const servers = [...new Set(groups.flatMap(g => g.bars.map(b => b.server)))]
+  // One legend entry per colour: a server and its deflate variant share one.
+  const legend = new Map()
+  for (const s of new Set(groups.flatMap(g => g.bars.map(b => b.server)))) {
+    const color = COLORS[s] ?? '#ae3ec9'
+    legend.set(color, legend.has(color) ? `${legend.get(color)} / ${s}` : s)
+  }
   let lx = left
-  for (const s of servers) {
-    out.push(`<rect x="${lx}" y="${H - 30}" width="12" height="12" fill="${COLORS[s] ?? '#ae3ec9'}"/>`)
-    out.push(`<text x="${lx + 16}" y="${H - 20}" font-size="12" fill="#212529">${esc(s)}</text>`)
-    lx += 28 + s.length * 7
+  for (const [color, label] of legend) {
+    out.push(`<rect x="${lx}" y="${H - 30}" width="12" height="12" fill="${color}"/>`)
+    out.push(`<text x="${lx + 16}" y="${H - 20}" font-size="12" fill="#212529">${esc(label)}</text>`)
+    lx += 28 + label.length * 6.6
   }
   out.push('</svg>')
   return out.join('\n') + '\n'
