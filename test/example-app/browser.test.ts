@@ -1,7 +1,7 @@
 // The chat page in a real Chromium (playwright-core, headless): two pages chat in one room and
 // see each other's presence, permessage-deflate is negotiated with the browser, a dropped
 // connection is retried with a countdown, and a page with an expired or forged token is told
-// why. Saves example-app/screenshot.png for the README.
+// why. Saves a screenshot (example-app/screenshot.png for the README with UPDATE_SCREENSHOT=1).
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
@@ -11,7 +11,11 @@ import type { WebSocket as ServerSocket } from '../../lib/index'
 
 /** CI installs Debian's chromium; CHROMIUM_PATH points elsewhere */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SCREENSHOT = path.join(__dirname, '..', '..', 'example-app', 'screenshot.png')
+// The README's screenshot is rewritten only on request (UPDATE_SCREENSHOT=1), so that a test run
+// leaves the tree clean; otherwise it goes to the ignored test-results/ folder.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1'
+  ? path.join(__dirname, '..', '..', 'example-app', 'screenshot.png')
+  : path.join(__dirname, '..', '..', 'test-results', 'chat-screenshot.png')
 
 // Pages are evaluated in the browser; these are the few DOM globals they touch (the project's
 // tsconfig has no DOM lib, and this declaration stays local to this module).
