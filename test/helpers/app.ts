@@ -228,3 +228,35 @@ export function refusedWs (url: string, protocols?: string | string[], options: 
     })
   })
 }
+
+/**
+ * Open a raw upgrade: resolve with the parsed response head and the socket once the head has
+ * arrived (the socket stays open; destroy it in the test). Bytes after the head are in `rest`.
+ */
+export function rawUpgrade (port: number, path: string, headers: Record<string, string> = {}, ms = WAIT_MS): Promise<{ response: RawResponse, socket: Socket, rest: Buffer }> {
+  const all: Record<string, string> = {
+    host: `127.0.0.1:${port}`,
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...headers
+  }
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect(port, '127.0.0.1')
+    let buf = Buffer.alloc(0)
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no response head within ${ms} ms`)) }, ms)
+    const onData = (c: Buffer): void => {
+      buf = Buffer.concat([buf, c])
+      const end = buf.indexOf('\r\n\r\n')
+      if (end === -1) return
+      clearTimeout(timer)
+      socket.removeListener('data', onData)
+      socket.pause()
+      resolve({ response: parseResponse(buf.subarray(0, end + 4).toString('latin1')), socket, rest: buf.subarray(end + 4) })
+    }
+    socket.on('data', onData)
+    socket.once('error', err => { clearTimeout(timer); reject(err) })
+    socket.write(`GET ${path} HTTP/1.1\r\n` + Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n')
+  })
+}
