@@ -3,7 +3,7 @@
 // sockets are the same class with a different role.
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import { Connection, type ConnectionHost, type ConnectionOptions } from './engine/connection'
+import { Connection, type ConnectionHost, type ConnectionOptions, type SharedFrame } from './engine/connection'
 import { OPEN, CLOSED, CONNECTING, CLOSING, type ReadyState } from './engine/constants'
 import { wsError, WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
@@ -153,6 +153,14 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     if (this._conn.readyState !== OPEN) return false
     if (this.bufferedAmount > this._ctx.maxBackpressure && !this._overLimit(undefined)) return false
     this._conn.sendRaw(frame)
+    return true
+  }
+
+  /** @internal Queue a broadcast frame that may still be compressing; applies the backpressure policy. */
+  _sendShared (entry: SharedFrame): boolean {
+    if (this._conn.readyState !== OPEN) return false
+    if (this.bufferedAmount > this._ctx.maxBackpressure && !this._overLimit(undefined)) return false
+    this._conn.sendShared(entry)
     return true
   }
 

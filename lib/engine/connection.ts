@@ -57,7 +57,10 @@ export type PingCallback = (err: WebSocketError | null, rtt?: number) => void
 /** Called once the frames of a message are queued for the transport, or with the error that stopped it. */
 export type SentCallback = (err?: Error) => void
 
-interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, raw: boolean, cb: SentCallback | null }
+/** A complete frame shared by many connections (a broadcast), filled in once it is compressed. */
+export interface SharedFrame { frame: Buffer | null, bytes: number }
+
+interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, raw: boolean, shared: SharedFrame | null, cb: SentCallback | null }
 
 interface PendingPing { payload: Buffer, sentAt: number, cb: PingCallback | null }
 
@@ -236,7 +239,7 @@ export class Connection implements FrameHandler {
       this.host.onOutput()
       return
     }
-    (this.sendQueue ??= []).push({ data, isBinary, compress: deflateIt, raw: false, cb })
+    (this.sendQueue ??= []).push({ data, isBinary, compress: deflateIt, raw: false, shared: null, cb })
     this.queuedBytes += data.length
     if (!this.compressing) this.pumpSendQueue()
   }
@@ -272,6 +275,14 @@ export class Connection implements FrameHandler {
     const queue = this.sendQueue
     while (queue !== null && queue.length !== 0) {
       const item = queue[0]
+      if (item.shared !== null) {
+        const frame = item.shared.frame
+        if (frame === null) return // waits for the broadcast's compression
+        queue.shift()
+        this.queuedBytes -= item.shared.bytes
+        this.writer.raw(frame)
+        continue
+      }
       if (item.compress) {
         this.compressing = true
         ;(this.deflate as PerMessageDeflate).compress(Buffer.from(item.data.buffer, item.data.byteOffset, item.data.length), true,
@@ -319,13 +330,32 @@ export class Connection implements FrameHandler {
     if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
     if (this.sendQueue !== null) {
       // behind a compression in progress: keep the order
-      this.sendQueue.push({ data: frame, isBinary: true, compress: false, raw: true, cb: null })
+      this.sendQueue.push({ data: frame, isBinary: true, compress: false, raw: true, shared: null, cb: null })
       this.queuedBytes += frame.length
       return
     }
     this.writer.raw(frame)
     this.host.onOutput()
   }
+
+  /**
+   * Queue a broadcast frame that may still be compressing (`entry.frame` null): it holds its place,
+   * so later sends wait behind it, and goes out once `sharedReady()` is called with it filled in.
+   */
+  sendShared (entry: SharedFrame): void {
+    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    ;(this.sendQueue ??= []).push({ data: EMPTY, isBinary: true, compress: false, raw: true, shared: entry, cb: null })
+    this.queuedBytes += entry.bytes
+    if (!this.compressing) this.pumpSendQueue()
+  }
+
+  /** A shared frame this connection waits for is ready. */
+  sharedReady (): void {
+    if (!this.compressing && this.sendQueue !== null && this.readyState !== CLOSED) this.pumpSendQueue()
+  }
+
+  /** The permessage-deflate codec, when negotiated. */
+  get deflateCodec (): PerMessageDeflate | null { return this.deflate }
 
   /**
    * Send a ping. With no payload a 4-byte sequence number is used so that the pong can be matched;

@@ -132,6 +132,10 @@ export class PerMessageDeflate {
   readonly threshold: number
   readonly params: NegotiatedDeflate
   readonly role: Role
+  /** the options this codec was made with, for {@link deflateOnce} */
+  readonly userOptions: DeflateOptions | true
+  /** connections with the same key can share one precompressed message; null when this one cannot */
+  readonly shareKey: string | null
   private readonly options: ResolvedDeflateOptions
   /** inflated bytes allowed per message (0: no limit) */
   private readonly maxInflated: number
@@ -157,7 +161,9 @@ export class PerMessageDeflate {
   constructor (params: NegotiatedDeflate, role: Role, options: DeflateOptions | true = {}, maxPayload = 0) {
     this.params = params
     this.role = role
+    this.userOptions = options
     this.options = resolveDeflateOptions(options)
+    this.shareKey = role === 'server' ? sharedDeflateKey(params, options) : null
     this.threshold = this.options.threshold
     const limits = [maxPayload, this.options.maxInflatedSize ?? 0].filter(n => n > 0)
     this.maxInflated = limits.length === 0 ? 0 : Math.min(...limits)

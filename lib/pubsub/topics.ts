@@ -2,6 +2,8 @@
 // framed once, then queued N times (each socket's backpressure policy applies to it alone).
 import { randomUUID } from 'node:crypto'
 import { buildFrame } from '../engine/serializer'
+import { deflateOnce } from '../engine/deflate'
+import type { SharedFrame } from '../engine/connection'
 import { OPCODE_BINARY, OPCODE_TEXT, OPEN } from '../engine/constants'
 import type { WebSocket } from '../socket'
 import type { PubSubAdapter, PublishedMessage } from './adapter'
@@ -77,16 +79,50 @@ export class Topics {
       'pub/sub adapter publish failed')
   }
 
-  /** Fan a message out to the local subscribers: framed once, queued on each. */
+  /**
+   * Fan a message out to the local subscribers: framed once, queued on each. Subscribers whose
+   * deflate settings let them share a compressed message (server_no_context_takeover, same zlib
+   * settings) get one compressed once per group; each holds its place in its socket's queue
+   * while that runs, so order per socket is kept. The others get the plain frame (RFC 7692
+   * section 6: a message may always be sent uncompressed).
+   */
   deliver (message: PublishedMessage): void {
     const set = this.topics.get(message.topic)
     if (set === undefined) return
-    const frame = buildFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, true, false, message.data)
+    const opcode = message.binary ? OPCODE_BINARY : OPCODE_TEXT
     const except = message.origin === this.origin ? message.exceptSocket : null
+    const size = message.data.length
+    let plain: Buffer | null = null
+    let groups: Map<string, WebSocket[]> | null = null
     for (const socket of set) {
       if (except !== null && socket.id === except) continue
-      socket._sendFrame(frame)
+      const codec = socket._conn.deflateCodec
+      if (codec !== null && codec.shareKey !== null && size >= codec.threshold) {
+        groups ??= new Map()
+        const group = groups.get(codec.shareKey)
+        if (group === undefined) groups.set(codec.shareKey, [socket])
+        else group.push(socket)
+        continue
+      }
+      plain ??= buildFrame(opcode, true, false, message.data)
+      socket._sendFrame(plain)
     }
+    if (groups !== null) for (const group of groups.values()) this.compressOnce(group, message, opcode)
+  }
+
+  private compressOnce (group: WebSocket[], message: PublishedMessage, opcode: number): void {
+    const entry: SharedFrame = { frame: null, bytes: message.data.length }
+    const waiting = group.filter(socket => socket._sendShared(entry))
+    if (waiting.length === 0) return
+    const codec = waiting[0]._conn.deflateCodec!
+    deflateOnce(message.data, codec.params, codec.userOptions, (err, out) => {
+      // a failed compression still delivers the message, uncompressed
+      entry.frame = err !== null || out === undefined
+        ? buildFrame(opcode, true, false, message.data)
+        : buildFrame(opcode, true, true, out)
+      if (err !== null) this.log(err, 'pub/sub compression failed; sent uncompressed')
+      for (const socket of waiting) socket._conn.sharedReady()
+    })
   }
 
   private settle (result: void | Promise<void> | undefined, msg: string): void {
