@@ -57,7 +57,9 @@ async function buildApp (options = {}) {
   app.decorateRequest('chatSession', null)
 
   await app.register(websocket, {
-    perMessageDeflate: true,
+    // no server context takeover: a broadcast is compressed once for the whole room, and an idle
+    // socket keeps no zlib state (RFC 7692 section 7.1.1.1 lets the server choose this alone)
+    perMessageDeflate: { serverNoContextTakeover: true, threshold: 256 },
     heartbeat: opts.heartbeat,
     maxBackpressure: opts.maxBackpressure,
     backpressurePolicy: opts.backpressurePolicy,
