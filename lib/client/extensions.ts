@@ -1,0 +1,37 @@
+// The client's extension negotiation, as one pluggable object: what to offer in the request and
+// how to judge the server's Sec-WebSocket-Extensions answer. The result is what the socket is
+// built with: the header value shown as `socket.extensions` and the codec handed to the engine.
+import type { PerMessageDeflate } from '../engine/deflate'
+import { acceptPerMessageDeflateResponse } from '../handshake/extensions'
+
+/** What the handshake settled about extensions, passed into the client's WebSocket. */
+export interface ClientExtensionAgreement {
+  /** the agreed Sec-WebSocket-Extensions value ('' for none), exposed as `socket.extensions` */
+  readonly header: string
+  /** the permessage-deflate codec for the connection (ConnectionOptions.deflate), or null */
+  readonly deflate: PerMessageDeflate | null
+}
+
+export interface ClientExtensions {
+  /** the Sec-WebSocket-Extensions value to send, '' to offer nothing */
+  offer (): string
+  /**
+   * Judge the server's Sec-WebSocket-Extensions (undefined when absent). RFC 6455 section 4.1
+   * item 5 and section 9.1: an extension the client did not offer, or parameters it cannot
+   * honour, MUST fail the connection.
+   * @param maxPayload the client's message size limit, for an inflating codec
+   * @throws WebSocketError WS_ERR_CLIENT_EXTENSION
+   */
+  accept (response: string | undefined, maxPayload: number): ClientExtensionAgreement
+}
+
+const NONE: ClientExtensionAgreement = Object.freeze({ header: '', deflate: null })
+
+/** Offer no extension, and fail the connection if the server answers with any. */
+export const noExtensions: ClientExtensions = Object.freeze({
+  offer: () => '',
+  accept (response: string | undefined): ClientExtensionAgreement {
+    acceptPerMessageDeflateResponse(false, response) // throws for anything the server agreed to
+    return NONE
+  }
+})

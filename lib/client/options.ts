@@ -1,0 +1,105 @@
+// connect() options: public types, defaults and validation, resolved once per connect() call.
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import type { ConnectionOptions } from '../engine/connection'
+import { wsError } from '../errors'
+import type { HeaderFieldValue } from '../handshake/response'
+import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../plugin/options'
+import type { BackpressurePolicy, Logger } from '../socket'
+import { noExtensions, type ClientExtensions } from './extensions'
+import { parseProxyUrl, type ProxyTarget } from './proxy'
+
+/** TLS settings for wss://, passed to `tls.connect()` as they are. */
+export type ClientTlsOptions = Pick<TlsConnectionOptions,
+  'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'rejectUnauthorized' | 'servername' | 'checkServerIdentity' |
+  'minVersion' | 'maxVersion' | 'ciphers'>
+
+export interface ClientOptions extends ClientTlsOptions,
+  Pick<WebSocketSharedOptions, 'maxPayload' | 'heartbeat' | 'autoPong' | 'closeTimeout' | 'maxBackpressure' | 'backpressurePolicy'> {
+  /** subprotocols to offer, in order of preference */
+  protocols?: string | readonly string[]
+  /** extra request headers (Authorization, Cookie, User-Agent...); the handshake's own are ignored */
+  headers?: Readonly<Record<string, HeaderFieldValue | undefined>>
+  /** the Origin header to send */
+  origin?: string
+  /** ms the whole opening (proxy tunnel, TLS, redirects, handshake) may take (default 10000) */
+  handshakeTimeout?: number
+  /** 3xx redirects to follow (default 0: a redirect fails with WS_ERR_CLIENT_REDIRECTS) */
+  maxRedirects?: number
+  /** an `http://[user:pass@]host:port` proxy to tunnel through with CONNECT */
+  proxy?: string | URL
+  /** aborts the opening; connect() then rejects with the signal's reason */
+  signal?: AbortSignal
+  /** logger for the socket (`socket.log`) and for errors thrown by listeners */
+  log?: Logger
+}
+
+/** Everything connect() needs, validated. */
+export interface ResolvedClientOptions {
+  protocols: readonly string[]
+  headers: Readonly<Record<string, HeaderFieldValue | undefined>>
+  origin: string | undefined
+  handshakeTimeout: number
+  maxRedirects: number
+  proxy: ProxyTarget | null
+  tls: ClientTlsOptions
+  signal: AbortSignal | undefined
+  log: Logger | null
+  /** engine settings for the socket (role client), without the extension codec */
+  connection: ConnectionOptions
+  maxBackpressure: number
+  backpressurePolicy: BackpressurePolicy
+  /** extension negotiation: none yet (see extensions.ts) */
+  extensions: ClientExtensions
+}
+
+const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'pfx', 'rejectUnauthorized', 'servername', 'checkServerIdentity',
+  'minVersion', 'maxVersion', 'ciphers'] as const
+
+function invalid (detail: string): Error {
+  return wsError('WS_ERR_INVALID_OPTION', detail)
+}
+
+/** @throws WebSocketError WS_ERR_INVALID_OPTION (and the plugin's own checks of the shared options) */
+export function resolveClientOptions (options: ClientOptions): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
+  const shared = resolveOptions({
+    maxPayload: options.maxPayload,
+    heartbeat: options.heartbeat,
+    autoPong: options.autoPong,
+    closeTimeout: options.closeTimeout,
+    maxBackpressure: options.maxBackpressure,
+    backpressurePolicy: options.backpressurePolicy
+  })
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
+  if (typeof handshakeTimeout !== 'number' || !(handshakeTimeout > 0) || !Number.isFinite(handshakeTimeout)) {
+    throw invalid(`handshakeTimeout must be a positive number of ms, got ${String(handshakeTimeout)}`)
+  }
+  const maxRedirects = options.maxRedirects ?? 0
+  if (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0) {
+    throw invalid(`maxRedirects must be a non-negative integer, got ${String(maxRedirects)}`)
+  }
+  const tls: Record<string, unknown> = {}
+  for (const key of TLS_KEYS) if (options[key] !== undefined) tls[key] = options[key]
+  return {
+    protocols: typeof options.protocols === 'string' ? [options.protocols] : (options.protocols ?? []),
+    headers: options.headers ?? {},
+    origin: options.origin,
+    handshakeTimeout,
+    maxRedirects,
+    proxy: options.proxy === undefined ? null : parseProxyUrl(options.proxy),
+    tls: tls as ClientTlsOptions,
+    signal: options.signal,
+    log: options.log ?? null,
+    connection: {
+      role: 'client',
+      maxPayload: shared.maxPayload,
+      autoPong: shared.autoPong,
+      closeTimeout: shared.closeTimeout,
+      heartbeatInterval: shared.heartbeatInterval,
+      pongTimeout: shared.pongTimeout
+    },
+    maxBackpressure: shared.maxBackpressure,
+    backpressurePolicy: shared.backpressurePolicy,
+    extensions: noExtensions
+  }
+}
