@@ -4,7 +4,8 @@
 // WebSocket; for a plain GET it runs the route's own `handler` or answers 426.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { wsError, WebSocketError } from '../errors'
-import { validateUpgradeRequest } from '../handshake/request'
+import { validateUpgradeRequest, isUpgradeRequest } from '../handshake/request'
+import { hasToken } from '../handshake/tokens'
 import { computeAccept } from '../handshake/accept'
 import { compileOriginPolicy } from '../handshake/origin'
 import { selectSubprotocol } from '../handshake/subprotocol'
@@ -113,6 +114,11 @@ function websocketRouteHandler (this: FastifyInstance, request: FastifyRequest, 
   const state = routeStateOf(request) as RouteState
   const pending = (request.raw as UpgradeRequest)[kUpgrade]
   if (pending === undefined) {
+    // RFC 6455 section 4.2.1 item 4: `Upgrade: websocket` without `Connection: Upgrade` (which
+    // Node does not treat as an upgrade) is a broken handshake, not a plain GET: 400
+    if (isUpgradeRequest(request.headers) && !hasToken(request.headers.connection, 'upgrade')) {
+      throw wsError('WS_ERR_HANDSHAKE_CONNECTION', request.headers.connection === undefined ? 'header missing' : 'no upgrade token')
+    }
     if (state.plain !== null) return state.plain.call(this, request, reply)
     upgradeRequired.call(this, request, reply)
     return undefined
