@@ -75,8 +75,9 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
       const { status, fields } = parseHead(head.subarray(0, end).toString('latin1'))
       const rest = head.subarray(end + 4)
       if (status !== 101) {
-        // the refusal's body follows; collect it until the server closes
-        clientSide.removeListener('data', onData)
+        // the refusal's body follows; collect it until the server closes (without onEnd, which
+        // would reject with a handshake error before the refusal is reported)
+        cleanup()
         let body = rest
         clientSide.on('data', (c: Buffer) => { body = Buffer.concat([body, c]) })
         clientSide.once('end', () => { clientSide.destroy(); reject(new InjectRefusedError(status, fields, body.toString())) })

@@ -73,7 +73,7 @@ t.test('a hook that throws gets Fastify\'s error handler status and body', async
 t.test('a custom setErrorHandler answers errors thrown by hooks on an upgrade', async t => {
   const server = await startApp(t, app => {
     app.setErrorHandler((err, _req, reply) => {
-      reply.code(418).header('x-handled', 'yes').send({ custom: err.message })
+      reply.code(418).header('x-handled', 'yes').send({ custom: (err as Error).message })
     })
     app.get('/teapot', {
       websocket: true,
