@@ -126,7 +126,7 @@ const WORKLOADS = [
     unit: 'msgs/s',
     better: 'higher',
     baseline: 'ws',
-    servers: ['ws', 'ceiling'],
+    servers: ['ws', 'ws-no-bufferutil', 'fastify-websocket', 'ceiling'],
     async measure ({ server, p }) {
       const r = await runJsload(['-c', String(p.conns), '-s', '32', '-d', String(p.d), '-w', String(p.w), '-S', String(server.pid), server.url], p.d + p.w + 60)
       return { value: r.json?.msgs_per_s ?? null, extra: pick(r.json, ['lat_p50_us', 'lat_p99_us', 'server_cpu_pct', 'cpu_self_pct']), error: r.error, generator: 'jsload' }
