@@ -260,3 +260,47 @@ export function rawUpgrade (port: number, path: string, headers: Record<string, 
     socket.write(`GET ${path} HTTP/1.1\r\n` + Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n')
   })
 }
+
+export interface InteropServer extends TestApp {
+  /** close codes and reasons the server saw, in order */
+  serverCloses: Array<{ code: number, reason: string }>
+}
+
+/** Routes the client interop tests share: echo, subprotocols, closing with a code, pinging. */
+export function startInteropServer (t: Test, plugin: WebSocketPluginOptions = {}): Promise<InteropServer> {
+  const serverCloses: InteropServer['serverCloses'] = []
+  return startApp(t, app => {
+    app.get('/echo', {
+      websocket: {
+        message (socket, data, isBinary) { socket.send(data, { binary: isBinary }) },
+        close (_socket, code, reason) { serverCloses.push({ code, reason: reason.toString() }) }
+      }
+    })
+    app.get('/proto', { websocket: { protocols: ['chat.v2', 'chat.v1'], open (socket) { socket.send(`protocol:${socket.protocol}`) } } })
+    app.get('/close', { websocket: { message (socket, data) { socket.close(4001, data.toString()) } } })
+    app.get('/ping', {
+      websocket: {
+        open (socket) {
+          socket.ping(Buffer.from('are you there'), (err, rtt) => {
+            socket.send(err === null ? `rtt:${String(rtt)}` : `error:${err.message}`)
+          })
+        }
+      }
+    })
+  }, { plugin }).then(server => ({ ...server, serverCloses }))
+}
+
+/** `n` bytes of UTF-8 text with two-byte characters in it. */
+export function textOfBytes (n: number): string {
+  const wide = Math.floor(n / 4)
+  return 'é'.repeat(wide) + 'x'.repeat(n - 2 * wide)
+}
+
+/** `n` bytes that are not all the same, so a shifted or truncated echo cannot pass. */
+export function binaryOfBytes (n: number): Buffer {
+  const b = Buffer.allocUnsafe(n)
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + (i >> 8)) & 0xff
+  return b
+}
+
+export const INTEROP_SIZES = [0, 125, 126, 65535, 65536, 1 << 20]
