@@ -2,6 +2,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import type { ConnectionOptions } from '../engine/connection'
 import { wsError } from '../errors'
+import { buildClientRequestHeaders } from '../handshake/client'
 import type { HeaderFieldValue } from '../handshake/response'
 import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../plugin/options'
 import type { BackpressurePolicy, Logger } from '../socket'
@@ -59,7 +60,7 @@ function invalid (detail: string): Error {
   return wsError('WS_ERR_INVALID_OPTION', detail)
 }
 
-/** @throws WebSocketError WS_ERR_INVALID_OPTION (and the plugin's own checks of the shared options) */
+/** @throws WebSocketError WS_ERR_INVALID_OPTION, WS_ERR_INVALID_HEADER */
 export function resolveClientOptions (options: ClientOptions): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
   const shared = resolveOptions({
@@ -78,10 +79,14 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
   if (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0) {
     throw invalid(`maxRedirects must be a non-negative integer, got ${String(maxRedirects)}`)
   }
+  const protocols = typeof options.protocols === 'string' ? [options.protocols] : (options.protocols ?? [])
+  // refuse bad header values and subprotocols now, before any connection is opened (the
+  // request headers are rebuilt with a fresh key for every attempt)
+  buildClientRequestHeaders({ key: 'x', protocols, headers: options.headers, origin: options.origin })
   const tls: Record<string, unknown> = {}
   for (const key of TLS_KEYS) if (options[key] !== undefined) tls[key] = options[key]
   return {
-    protocols: typeof options.protocols === 'string' ? [options.protocols] : (options.protocols ?? []),
+    protocols,
     headers: options.headers ?? {},
     origin: options.origin,
     handshakeTimeout,
