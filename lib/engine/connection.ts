@@ -13,6 +13,7 @@ import { FrameWriter } from './serializer'
 import { Utf8Validator, isValidUtf8 } from './utf8'
 import { isValidCloseCode } from './close-codes'
 import { MessageAssembler } from './assembler'
+import { PingTracker, type PingCallback } from './pings'
 import type { PerMessageDeflate } from './deflate'
 
 /** What a connection reports to whoever owns the transport. */
@@ -53,7 +54,7 @@ export interface ConnectionOptions {
   deflate?: PerMessageDeflate | null
 }
 
-export type PingCallback = (err: WebSocketError | null, rtt?: number) => void
+export type { PingCallback }
 /** Called once the frames of a message are queued for the transport, or with the error that stopped it. */
 export type SentCallback = (err?: Error) => void
 
@@ -62,7 +63,6 @@ export interface SharedFrame { frame: Buffer | null, bytes: number }
 
 interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, raw: boolean, shared: SharedFrame | null, cb: SentCallback | null }
 
-interface PendingPing { payload: Buffer, sentAt: number, cb: PingCallback | null }
 
 const EMPTY = Buffer.alloc(0)
 const defaultNow = (): number => performance.now()
@@ -77,26 +77,17 @@ export class Connection implements FrameHandler {
   closeReason = ''
   closeFrameReceived = false
   closeFrameSent = false
-  /** last measured round-trip time in ms (a ping answered by its pong), -1 before the first */
-  latency = -1
 
   private readonly host: ConnectionHost
   private readonly maxPayload: number
   private readonly autoPong: boolean
   private readonly closeTimeout: number
-  private readonly heartbeatInterval: number
-  private readonly pongTimeout: number
-  private readonly maxPendingPings: number
   private readonly fragmentSize: number
   private readonly now: () => number
   private readonly utf8 = new Utf8Validator()
   private readonly assembler = new MessageAssembler()
-  private pings: PendingPing[] | null = null
-  private pingCounter = 0
   private closeDeadline = 0
-  private nextHeartbeat = 0
-  private heartbeatPing: Buffer | null = null
-  private pongDeadline = 0
+  private readonly pings: PingTracker
   private readonly deflate: PerMessageDeflate | null
   /** sends waiting behind a compression in progress, in order */
   private sendQueue: QueuedSend[] | null = null
@@ -114,15 +105,13 @@ export class Connection implements FrameHandler {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
     this.autoPong = options.autoPong ?? true
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
-    this.heartbeatInterval = options.heartbeatInterval ?? 0
-    this.pongTimeout = options.pongTimeout ?? this.heartbeatInterval
-    this.maxPendingPings = options.maxPendingPings ?? 16
     this.fragmentSize = options.fragmentSize ?? 0
     this.now = options.now ?? defaultNow
     this.deflate = options.deflate ?? null
     this.writer = new FrameWriter(this.role)
     this.parser = new FrameParser(this, { role: this.role, maxPayload: this.maxPayload, allowRsv1: this.deflate !== null })
-    if (this.heartbeatInterval > 0) this.nextHeartbeat = this.now() + this.heartbeatInterval
+    const heartbeat = options.heartbeatInterval ?? 0
+    this.pings = new PingTracker(heartbeat, options.pongTimeout ?? heartbeat, options.maxPendingPings ?? 16, this.now())
   }
 
   /** Bytes from the transport, in any split. */
@@ -159,7 +148,7 @@ export class Connection implements FrameHandler {
       if (this.autoPong && !this.closeFrameSent) this.queueControl(OPCODE_PONG, payload)
       this.host.onPing(payload)
     } else if (opcode === OPCODE_PONG) {
-      this.matchPong(payload)
+      this.pings.pong(payload, this.now())
       this.host.onPong(payload)
     } else {
       this.receiveClose(payload)
@@ -363,13 +352,12 @@ export class Connection implements FrameHandler {
    */
   ping (data?: Uint8Array, cb?: PingCallback): void {
     if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
-    const payload = data === undefined ? this.nextPingPayload() : Buffer.from(data)
-    if (payload.length > MAX_CONTROL_PAYLOAD) throw wsError('WS_ERR_CONTROL_ARG_TOO_LONG')
-    const pings = this.pings ?? (this.pings = [])
-    if (pings.length >= this.maxPendingPings) throw wsError('WS_ERR_PING_LIMIT', `${this.maxPendingPings} pending`)
-    pings.push({ payload, sentAt: this.now(), cb: cb ?? null })
-    this.queueControl(OPCODE_PING, payload)
+    if (data !== undefined && data.length > MAX_CONTROL_PAYLOAD) throw wsError('WS_ERR_CONTROL_ARG_TOO_LONG')
+    this.queueControl(OPCODE_PING, this.pings.start(data, cb ?? null, this.now()))
   }
+
+  /** Last measured round-trip time in ms (a ping answered by its pong), -1 before the first. */
+  get latency (): number { return this.pings.latency }
 
   pong (data?: Uint8Array): void {
     if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
@@ -406,13 +394,7 @@ export class Connection implements FrameHandler {
     if (cbs !== null) for (const cb of cbs) cb(closed)
     this.deflate?.close()
     this.closeDeadline = 0
-    this.pongDeadline = 0
-    this.nextHeartbeat = 0
-    const pings = this.pings
-    this.pings = null
-    if (pings !== null) {
-      for (const p of pings) if (p.cb !== null) p.cb(wsError('WS_ERR_CONNECTION_CLOSED'))
-    }
+    this.pings.clear(closed)
   }
 
   /** Called by the host's shared timer: fires whatever deadline has passed. */
@@ -424,21 +406,14 @@ export class Connection implements FrameHandler {
       this.host.onTransportEnd(true)
       return
     }
-    if (this.pongDeadline !== 0 && now >= this.pongDeadline) {
-      this.pongDeadline = 0
+    if (this.pings.overdue(now)) {
       this.host.onError(wsError('WS_ERR_PING_TIMEOUT'))
       this.host.onTransportEnd(true)
       return
     }
-    if (this.nextHeartbeat !== 0 && now >= this.nextHeartbeat && this.readyState === OPEN) {
-      this.nextHeartbeat = now + this.heartbeatInterval
-      if (this.heartbeatPing === null) {
-        const payload = this.nextPingPayload()
-        this.heartbeatPing = payload
-        this.pongDeadline = now + this.pongTimeout
-        this.queueControl(OPCODE_PING, payload)
-        this.rememberPing(payload, now)
-      }
+    if (this.readyState === OPEN) {
+      const payload = this.pings.heartbeatDue(now)
+      if (payload !== null) this.queueControl(OPCODE_PING, payload)
     }
   }
 
@@ -497,43 +472,6 @@ export class Connection implements FrameHandler {
   private queueControl (opcode: number, payload: Uint8Array): void {
     this.writer.frame(opcode, true, false, payload)
     this.host.onOutput()
-  }
-
-  private nextPingPayload (): Buffer {
-    const payload = Buffer.allocUnsafe(4)
-    payload.writeUInt32BE(this.pingCounter = (this.pingCounter + 1) >>> 0, 0)
-    return payload
-  }
-
-  private rememberPing (payload: Buffer, sentAt: number): void {
-    const pings = this.pings ?? (this.pings = [])
-    // a heartbeat ping never crowds out the application's: drop the oldest heartbeat entry instead
-    if (pings.length >= this.maxPendingPings) pings.shift()
-    pings.push({ payload, sentAt, cb: null })
-  }
-
-  /**
-   * Section 5.5.3: a pong answers the ping with the same payload; a peer may answer only the
-   * latest of several pings, so the match settles every older one too. Unsolicited pongs are ignored.
-   */
-  private matchPong (payload: Buffer): void {
-    if (this.heartbeatPing !== null && payload.equals(this.heartbeatPing)) {
-      this.heartbeatPing = null
-      this.pongDeadline = 0
-    }
-    const pings = this.pings
-    if (pings === null) return
-    let match = -1
-    for (let i = pings.length - 1; i >= 0; i--) {
-      if (pings[i].payload.equals(payload)) { match = i; break }
-    }
-    if (match === -1) return
-    const now = this.now()
-    const settled = pings.splice(0, match + 1)
-    const rtt = now - settled[match].sentAt
-    this.latency = rtt
-    for (const p of settled) if (p.cb !== null) p.cb(null, now - p.sentAt)
-    if (pings.length === 0) this.pings = null
   }
 }
 
