@@ -34,7 +34,7 @@ t.test('heartbeats are due every interval, skipped while one is unanswered, and 
   t.ok(p.heartbeatDue(300) !== null, 'answered: the next one goes out')
 })
 
-t.test('a heartbeat never takes an application ping's place, and clear() fails the pending ones', async t => {
+t.test('a heartbeat never takes the place of an application ping, and clear() fails the pending ones', async t => {
   const p = new PingTracker(10, 10, 1, 0)
   const errors: string[] = []
   p.start(undefined, err => errors.push(err?.code ?? 'ok'), 0)
