@@ -88,6 +88,16 @@ t.test('handshake', async t => {
     await refusedUpgrade(t, { method: 'POST' }, 404)
   })
 
+  for (const method of ['HEAD', 'PUT', 'OPTIONS']) {
+    t.test(`a ${method} upgrade never switches protocols`, async t => {
+      const { client, head } = await RawClient.request(port, t, { method })
+      t.not(head.statusCode, 101)
+      t.ok(head.statusCode >= 400 && head.statusCode < 500, `a client error (${head.statusCode}): ${head.raw.split('\r\n')[0]}`)
+      await client.waitServerEnd()
+      t.equal(client.closedFirstBy, 'server', 'the server closed the connection after its response')
+    })
+  }
+
   t.test('an upgrade over HTTP/1.0 is refused with 400', async t => {
     await refusedUpgrade(t, { httpVersion: '1.0' }, 400, 'WS_ERR_HANDSHAKE_METHOD')
   })
@@ -162,6 +172,16 @@ t.test('handshake', async t => {
     const head = await client.readHead()
     t.equal(head.statusCode, 101)
     t.equal(head.headers['sec-websocket-accept'], RFC_SAMPLE_ACCEPT)
+  })
+
+  t.test('a frame split between the handshake write and a later write is reassembled', async t => {
+    const client = await RawClient.connect(port, t)
+    const f = clientFrame(0x1, 'split across the upgrade')
+    client.write(Buffer.concat([Buffer.from(handshakeRequest({})), f.subarray(0, 5)]))
+    const head = await client.readHead()
+    t.equal(head.statusCode, 101)
+    client.write(f.subarray(5))
+    t.equal((await client.readFrame()).payload.toString(), 'split across the upgrade')
   })
 
   t.test('frames sent in the same write as the handshake are not lost', async t => {

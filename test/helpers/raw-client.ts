@@ -63,6 +63,15 @@ export function handshakeRequest (spec: RequestSpec = {}): string {
   return out + '\r\n'
 }
 
+/** `promise`, or a rejection naming `what` if it has not settled after `ms` (the timer is always cleared). */
+export function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
 /** Length of the first frame in `buf` if it is complete, else -1. */
 export function completeFrameLength (buf: Buffer): number {
   if (buf.length < 2) return -1
@@ -242,8 +251,8 @@ export class RawClient {
       const length = headers['content-length'] === undefined ? -1 : Number(headers['content-length'])
       body = await this.waitFor('the response body', () => {
         if (length >= 0 && this.pending.length >= length) return this.pending.subarray(0, length)
-        if (length < 0 && this.serverEnded) return this.pending
-        if (this.closed) return this.pending
+        // no Content-Length, or a response to HEAD: the body is whatever came before the FIN
+        if (this.serverEnded || this.closed) return this.pending
         return undefined
       }, timeout)
       this.pending = this.pending.subarray(body.length)

@@ -1,0 +1,101 @@
+// Limits a hostile peer runs into: maxPayload enforced from the frame header (1009 before the
+// payload is sent), across fragments, and handshakes that never complete.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import Fastify from 'fastify'
+import websocket from '../../lib/index'
+import { RawClient, clientFrame, handshakeRequest } from '../helpers/raw-client'
+import { startServer, assertServerClosed, SMALL_MAX_PAYLOAD } from './fixture'
+
+/** A masked binary frame header announcing `length` bytes, without the payload. */
+function headerOnly (opcode: number, length: number, fin = true): Buffer {
+  return clientFrame(opcode, Buffer.alloc(length), fin).subarray(0, length < 126 ? 6 : length < 65536 ? 8 : 14)
+}
+
+t.test('limits', async t => {
+  const { port } = await startServer(t)
+
+  t.test('a message of exactly maxPayload bytes is accepted', async t => {
+    const client = await RawClient.open(port, t, '/limited')
+    const payload = randomBytes(SMALL_MAX_PAYLOAD)
+    client.write(clientFrame(0x2, payload))
+    const echo = await client.readFrame()
+    t.ok(echo.payload.equals(payload))
+  })
+
+  t.test('a frame header announcing more than maxPayload is answered with 1009 before any payload is sent', async t => {
+    const client = await RawClient.open(port, t, '/limited')
+    client.write(headerOnly(0x2, SMALL_MAX_PAYLOAD + 1))
+    await assertServerClosed(t, client, 1009)
+  })
+
+  t.test('a header announcing 2^63-1 bytes is answered with 1009 and nothing is buffered', async t => {
+    const client = await RawClient.open(port, t)
+    client.write(Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]))
+    await assertServerClosed(t, client, 1009)
+  })
+
+  t.test('fragments adding up to more than maxPayload are answered with 1009', async t => {
+    const client = await RawClient.open(port, t, '/limited')
+    const half = SMALL_MAX_PAYLOAD / 2
+    client.write(Buffer.concat([clientFrame(0x2, Buffer.alloc(half), false), clientFrame(0x0, Buffer.alloc(half), false)]))
+    t.ok(await client.quietFor(50), 'exactly maxPayload so far: no answer yet')
+    // one more byte announced, never sent
+    client.write(headerOnly(0x0, 1, true))
+    await assertServerClosed(t, client, 1009)
+  })
+
+  t.test('a message over maxPayload on one route does not limit another route', async t => {
+    const client = await RawClient.open(port, t, '/')
+    const payload = randomBytes(SMALL_MAX_PAYLOAD * 2)
+    client.write(clientFrame(0x2, payload))
+    t.ok((await client.readFrame()).payload.equals(payload), 'the default 16 MiB limit applies on /')
+  })
+
+  t.test('a handshake head larger than the HTTP server allows is refused with 431 and closed', async t => {
+    const { client, head } = await RawClient.request(port, t, { headers: { 'X-Padding': 'a'.repeat(20_000) } })
+    t.equal(head.statusCode, 431)
+    await client.waitServerEnd()
+    t.equal(client.closedFirstBy, 'server')
+  })
+
+  t.test('a handshake whose hooks never finish gets 503 after handshakeTimeout', async t => {
+    const app = Fastify()
+    await app.register(websocket, { handshakeTimeout: 300 })
+    app.get('/stuck', {
+      preHandler: () => new Promise(() => {}),
+      websocket: { message (s, d, b) { s.send(d, { binary: b }) } }
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    t.teardown(() => app.close())
+    const started = Date.now()
+    const { client, head } = await RawClient.request((app.server.address() as { port: number }).port, t, { path: '/stuck' })
+    t.equal(head.statusCode, 503)
+    t.match(JSON.parse(head.body.toString()), { statusCode: 503 })
+    await client.waitServerEnd()
+    const elapsed = Date.now() - started
+    t.ok(elapsed >= 250 && elapsed < 5000, `closed after the timeout, within bounds (${elapsed} ms)`)
+  })
+
+  t.test('a slow-loris handshake whose headers never complete is closed by the HTTP server', async t => {
+    // the plugin sees a request only once its head is complete; until then Node's
+    // headersTimeout guards the socket (60 s by default, shortened here)
+    const app = Fastify({ http: { headersTimeout: 500, requestTimeout: 1000, connectionsCheckingInterval: 100 } })
+    await app.register(websocket, { handshakeTimeout: 300 })
+    app.get('/', { websocket: { message (s, d) { s.send(d) } } })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    t.teardown(() => app.close())
+    const client = await RawClient.connect((app.server.address() as { port: number }).port, t)
+    const request = handshakeRequest({}).slice(0, -2) // no blank line: the head never ends
+    const started = Date.now()
+    client.write(request)
+    const trickle = setInterval(() => client.write(`X-Slow-${Date.now()}: 1\r\n`), 100)
+    t.teardown(() => clearInterval(trickle))
+    await client.waitFor('the server to drop the connection',
+      () => (client.serverEnded || client.closed || client.error !== null) || undefined, 5000)
+    clearInterval(trickle)
+    const elapsed = Date.now() - started
+    t.ok(elapsed < 5000, `dropped in ${elapsed} ms`)
+    t.notMatch(client.unread.toString('latin1'), /^HTTP\/1\.1 101/, 'never upgraded')
+  })
+})
