@@ -82,6 +82,22 @@ t.test('closing handshake', async t => {
     t.equal(client.unread.length, 0, 'nothing echoed')
   })
 
+  t.test('a close frame in the middle of a fragmented message is echoed and the message dropped', async t => {
+    const client = await RawClient.open(port, t)
+    client.write(Buffer.concat([clientFrame(0x1, 'never ', false), clientFrame(0x8, closePayload(1000)), clientFrame(0x0, 'finished', true)]))
+    await assertServerClosed(t, client, 1000)
+    t.equal(client.unread.length, 0, 'the unfinished message is not echoed')
+  })
+
+  t.test('a close frame followed at once by the client FIN is still answered with a close frame', async t => {
+    const client = await RawClient.open(port, t)
+    client.write(clientFrame(0x8, closePayload(1000)))
+    client.end()
+    const close = await client.readClose()
+    t.equal(close.code, 1000)
+    await client.waitClosed()
+  })
+
   t.test('a client that closes TCP without a close frame gets its FIN answered', async t => {
     const client = await RawClient.open(port, t)
     client.end()

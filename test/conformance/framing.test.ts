@@ -151,6 +151,25 @@ t.test('framing', async t => {
     t.same(got, messages)
   })
 
+  t.test('1000 pings in one write get 1000 pongs, in order', async t => {
+    const client = await open(t)
+    client.write(Buffer.concat(Array.from({ length: 1000 }, (_, i) => clientFrame(0x9, String(i)))))
+    let inOrder = 0
+    for (let i = 0; i < 1000; i++) {
+      const pong = await client.readFrame()
+      if (pong.opcode === 0xa && pong.payload.toString() === String(i)) inOrder++
+    }
+    t.equal(inOrder, 1000)
+  })
+
+  t.test('a declined permessage-deflate offer leaves RSV1 forbidden', async t => {
+    const { client, head } = await RawClient.request(port, t, { headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits' } })
+    t.equal(head.statusCode, 101)
+    t.equal(head.headers['sec-websocket-extensions'], undefined, 'deflate is off on this server: no extension agreed')
+    client.write(clientFrame(0x1, 'x', true, 4))
+    await assertServerClosed(t, client, 1002)
+  })
+
   t.test('an unsolicited pong is ignored', async t => {
     const client = await open(t)
     client.write(Buffer.concat([clientFrame(0xa, 'unsolicited'), clientFrame(0x1, 'after')]))

@@ -71,6 +71,23 @@ t.test('robustness', async t => {
     await assertEchoes(t, 'still alive after a reset under backpressure')
   })
 
+  t.test('a client that never reads its echoes is closed with 1008 once maxBackpressure is exceeded', async t => {
+    const own = await startServer(t, { maxBackpressure: 256 * 1024 })
+    const client = await RawClient.open(own.port, t)
+    client.socket.pause()
+    const message = clientFrame(0x2, Buffer.alloc(64 * 1024, 3))
+    // far more than the kernel buffers plus the 256 KiB the server may queue
+    for (let i = 0; i < 160; i++) client.write(message)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    client.socket.resume()
+    const frames = await client.readUntilClose(5000)
+    const close = frames[frames.length - 1]
+    t.equal(close.payload.readUInt16BE(0), 1008, 'closed with 1008 Policy Violation')
+    t.ok(frames.length - 1 < 160, `only ${frames.length - 1} of 160 echoes were sent`)
+    t.ok(frames.slice(0, -1).every(f => f.opcode === 0x2 && f.payload.length === 64 * 1024), 'the echoes before it are whole')
+    await client.waitServerEnd()
+  })
+
   t.test('50 clients sending garbage at once are all dropped and a normal client still echoes', async t => {
     const clients = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
       // even: garbage instead of an HTTP request; odd: garbage after a valid handshake
