@@ -18,11 +18,14 @@ export interface LiveServer {
  * - `/`: echo (text as text, binary as binary);
  * - `/chat`: echo that speaks the subprotocols chat.v2 and chat.v1;
  * - `/limited`: echo with maxPayload SMALL_MAX_PAYLOAD;
- * - `/plain`: an ordinary GET route, no websocket option.
+ * - `/plain`: an ordinary GET route, no websocket option;
+ * - whatever `moreRoutes` adds.
  */
-export async function startServer (t: Teardown, options: WebSocketPluginOptions = {}): Promise<LiveServer> {
+export async function startServer (t: Teardown, options: WebSocketPluginOptions = {},
+  moreRoutes?: (app: FastifyInstance) => void): Promise<LiveServer> {
   const app = Fastify()
   await app.register(websocket, options)
+  moreRoutes?.(app)
   app.get('/', { websocket: { message (s, d, b) { s.send(d, { binary: b }) } } })
   app.get('/chat', { websocket: { protocols: ['chat.v2', 'chat.v1'], message (s, d, b) { s.send(d, { binary: b }) } } })
   app.get('/limited', { websocket: { maxPayload: SMALL_MAX_PAYLOAD, message (s, d, b) { s.send(d, { binary: b }) } } })
@@ -42,4 +45,6 @@ export async function assertServerClosed (t: Test, client: RawClient, code: numb
   t.equal(close.code, code, `the server's close frame carries ${code ?? 'no code'}`)
   await client.waitServerEnd()
   t.equal(client.closedFirstBy, 'server', 'the server closed TCP first')
+  // RFC 6455 section 5.5.1: nothing is sent after a close frame
+  t.equal(client.unread.length, 0, 'no bytes after the close frame')
 }

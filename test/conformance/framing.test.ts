@@ -142,6 +142,26 @@ t.test('framing', async t => {
     t.equal(pong.payload.toString(), 'ping')
   })
 
+  t.test('a large message written in pieces that split the masking key at every phase is echoed intact', async t => {
+    const client = await open(t)
+    const payload = randomBytes(200_003)
+    const bytes = clientFrame(0x2, payload)
+    // pieces of 4093, 4094, 4095 and 4096 bytes: each piece starts at another key phase
+    const cuts: number[] = []
+    for (let at = 0, i = 0; at < bytes.length; i++) cuts.push(at += 4093 + (i % 4))
+    let from = 0
+    for (const to of cuts) {
+      await new Promise<void>(resolve => client.socket.write(bytes.subarray(from, to), () => resolve()))
+      await new Promise(resolve => setImmediate(resolve))
+      from = to
+    }
+    const echo = await client.readFrame()
+    t.equal(echo.payload.length, payload.length)
+    let diff = -1
+    for (let i = 0; i < payload.length; i++) if (echo.payload[i] !== payload[i]) { diff = i; break }
+    t.equal(diff, -1, 'no byte differs')
+  })
+
   t.test('many messages in one write are all echoed, in order', async t => {
     const client = await open(t)
     const messages = Array.from({ length: 200 }, (_, i) => `message ${i}`)

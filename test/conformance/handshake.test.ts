@@ -84,6 +84,24 @@ t.test('handshake', async t => {
     await refusedUpgrade(t, { path: '/chat', headers: { 'Sec-WebSocket-Protocol': 'chat.v9' } }, 400, 'WS_ERR_HANDSHAKE_PROTOCOL')
   })
 
+  t.test('subprotocols offered to a route that declares none are ignored', async t => {
+    const { head } = await RawClient.request(port, t, { headers: { 'Sec-WebSocket-Protocol': 'chat.v1' } })
+    t.equal(head.statusCode, 101)
+    t.equal(head.headers['sec-websocket-protocol'], undefined, 'RFC 6455 section 4.2.2: no protocol header when none is selected')
+  })
+
+  for (const [what, value] of [['a repeated subprotocol', 'chat.v1, chat.v1'], ['a subprotocol that is not a token', 'chat v1']]) {
+    t.test(`${what} in Sec-WebSocket-Protocol is refused with 400`, async t => {
+      await refusedUpgrade(t, { path: '/chat', headers: { 'Sec-WebSocket-Protocol': value } }, 400, 'WS_ERR_HANDSHAKE_PROTOCOL')
+    })
+  }
+
+  t.test('empty elements in the Sec-WebSocket-Protocol list are ignored (RFC 7230 section 7)', async t => {
+    const { head } = await RawClient.request(port, t, { path: '/chat', headers: { 'Sec-WebSocket-Protocol': 'chat.v1, ,chat.v2' } })
+    t.equal(head.statusCode, 101)
+    t.equal(head.headers['sec-websocket-protocol'], 'chat.v2')
+  })
+
   t.test('a POST upgrade never switches protocols: Fastify routing answers 404 (no POST route)', async t => {
     await refusedUpgrade(t, { method: 'POST' }, 404)
   })

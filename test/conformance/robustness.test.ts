@@ -1,7 +1,7 @@
 // A hostile or broken peer must not crash the server nor affect other connections: resets in the
 // middle of a frame or of a handshake, and many clients sending garbage at once.
 import t from 'tap'
-import { RawClient, clientFrame, handshakeRequest } from '../helpers/raw-client'
+import { RawClient, clientFrame, handshakeRequest, within } from '../helpers/raw-client'
 import { startServer } from './fixture'
 
 /** Deterministic pseudo-random bytes (mulberry32), so that a failure reproduces. */
@@ -58,6 +58,28 @@ t.test('robustness', async t => {
     await client.waitClosed()
     await waitNoClients(t)
     await assertEchoes(t, 'still alive after a reset close')
+  })
+
+  t.test('a client that resets TCP while an async hook is still running is never upgraded', async t => {
+    let hookDone: () => void = () => {}
+    const hookFinished = new Promise<void>(resolve => { hookDone = resolve })
+    const own = await startServer(t, {}, app => app.get('/slow', {
+      preHandler: async () => {
+        await new Promise(resolve => setTimeout(resolve, 150))
+        hookDone()
+      },
+      websocket: { open () { t.fail('a reset connection must not be opened') } }
+    }))
+    const client = await RawClient.connect(own.port, t)
+    client.write(handshakeRequest({ path: '/slow' }))
+    await new Promise(resolve => setTimeout(resolve, 30))
+    client.socket.resetAndDestroy()
+    await within(hookFinished, 3000, 'the slow hook')
+    await new Promise(resolve => setTimeout(resolve, 50))
+    t.equal(own.app.websocketClients.size, 0, 'no socket was opened')
+    const next = await RawClient.open(own.port, t)
+    next.write(clientFrame(0x1, 'fine'))
+    t.equal((await next.readFrame()).payload.toString(), 'fine')
   })
 
   t.test('a client that stops reading while the server echoes a large message can be reset safely', async t => {
