@@ -69,13 +69,29 @@ function accept101 (key: string, extra = ''): string {
   return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${computeAccept(key)}\r\n${extra}\r\n`
 }
 
+/** The next message; rejects if the socket closes first or nothing comes within 5 s. */
 function nextMessage (ws: WebSocket): Promise<[Buffer, boolean]> {
-  return once(ws, 'message') as Promise<[Buffer, boolean]>
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error('no message within 5 s')), 5000)
+    const onMessage = (data: Buffer, isBinary: boolean): void => { done(null); resolve([data, isBinary]) }
+    const onClose = (code: number): void => done(new Error(`closed with ${code} before a message came`))
+    function done (err: Error | null): void {
+      clearTimeout(timer)
+      ws.removeListener('message', onMessage)
+      ws.removeListener('close', onClose)
+      if (err !== null) reject(err)
+    }
+    ws.on('message', onMessage)
+    ws.on('close', onClose)
+  })
 }
 
-/** The 'close' event (events.once would also settle on 'error', which failing sockets emit first). */
+/** The 'close' event (events.once would also settle on 'error', which failing sockets emit first), within 5 s. */
 function closed (ws: WebSocket): Promise<[number, Buffer]> {
-  return new Promise(resolve => ws.once('close', (code: number, reason: Buffer) => resolve([code, reason])))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('not closed within 5 s')), 5000)
+    ws.once('close', (code: number, reason: Buffer) => { clearTimeout(timer); resolve([code, reason]) })
+  })
 }
 
 async function until (check: () => boolean, ms = 2000): Promise<void> {
@@ -342,6 +358,32 @@ t.test('an error thrown by a message listener closes the socket with 1011 and re
   t.equal(err.message, 'listener broke')
   const [code] = await closed(ws)
   t.equal(code, 1011)
+})
+
+t.test('without error listeners, a listener error goes to the logger, or else becomes a process warning', async t => {
+  const { url } = await pluginServer(t)
+  const logged: string[] = []
+  const log = {
+    debug () {},
+    info () {},
+    warn () {},
+    error (obj: object, msg?: string) { logged.push(`${(obj as { err: Error }).err.message}: ${msg ?? ''}`) }
+  }
+  const withLog = await connect(`${url}/echo`, { log })
+  withLog.on('message', () => { throw new Error('logged failure') })
+  withLog.send('x')
+  const [code] = await closed(withLog)
+  t.equal(code, 1011)
+  t.same(logged, ['logged failure: error in a WebSocket listener: closing with 1011'])
+
+  const warned = new Promise<Error>(resolve => process.once('warning', resolve))
+  const bare = await connect(`${url}/echo`)
+  bare.on('message', () => { throw new Error('warned failure') })
+  bare.send('y')
+  const warning = await warned
+  t.equal(warning.message, 'warned failure')
+  const [bareCode] = await closed(bare)
+  t.equal(bareCode, 1011)
 })
 
 t.test('bad URLs and options reject before any connection is made', async t => {

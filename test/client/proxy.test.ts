@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { createServer, connect as netConnect, type AddressInfo, type Socket } from 'node:net'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import websocket from '../../lib/index'
 import { connect } from '../../lib/client/connect'
 import { parseProxyUrl } from '../../lib/client/proxy'
@@ -68,7 +68,8 @@ async function tinyProxy (t: Test, options: { requireAuth?: string, mode?: 'sile
 }
 
 async function echoServer (t: Test, tls?: { key: Buffer, cert: Buffer }): Promise<number> {
-  const app = tls === undefined ? Fastify() : Fastify({ https: tls })
+  // the HTTPS instance differs only in its raw server type, which these routes do not use
+  const app: FastifyInstance = tls === undefined ? Fastify() : Fastify({ https: tls }) as unknown as FastifyInstance
   await app.register(websocket)
   app.get('/echo', { websocket: true }, socket => {
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }))
@@ -96,10 +97,10 @@ async function rejection (p: Promise<unknown>): Promise<HandshakeRefusal> {
 
 async function echoes (t: Test, ws: Awaited<ReturnType<typeof connect>>, text: string): Promise<void> {
   ws.send(text)
-  const [data] = await once(ws, 'message') as [Buffer]
+  const [data] = await once(ws, 'message', { signal: AbortSignal.timeout(5000) }) as [Buffer]
   t.equal(data.toString(), text)
   ws.close(1000)
-  const [code] = await once(ws, 'close') as [number]
+  const [code] = await once(ws, 'close', { signal: AbortSignal.timeout(5000) }) as [number]
   t.equal(code, 1000)
 }
 

@@ -134,5 +134,5 @@ t.test('the handshake deadline covers the whole redirect chain', async t => {
   const err = await refusal(connect(`ws://127.0.0.1:${port}/hop/5`, { maxRedirects: 10, handshakeTimeout: 200 }))
   t.equal(err.code, 'WS_ERR_CLIENT_TIMEOUT')
   t.ok(Date.now() - started < 1500)
-  t.ok(seen.length >= 2 && seen.length <= 3, `${seen.length} hops were tried`)
+  t.ok(seen.length >= 1 && seen.length <= 3, `${seen.length} hops were tried, not all 6`)
 })

@@ -44,13 +44,13 @@ t.test('wss:// echoes through TLS with the CA and servername given', async t => 
   const { port, sni } = await secureServer(t)
   const ws = await connect(`wss://127.0.0.1:${port}/echo`, { ca: cert, servername: 'localhost' })
   ws.send('over tls')
-  const [data] = await once(ws, 'message') as [Buffer]
+  const [data] = await once(ws, 'message', { signal: AbortSignal.timeout(5000) }) as [Buffer]
   t.equal(data.toString(), 'over tls')
   ws.send(Buffer.alloc(100_000, 3))
-  const [big] = await once(ws, 'message') as [Buffer]
+  const [big] = await once(ws, 'message', { signal: AbortSignal.timeout(5000) }) as [Buffer]
   t.equal(big.length, 100_000)
   ws.close(1000)
-  const [code] = await once(ws, 'close') as [number]
+  const [code] = await once(ws, 'close', { signal: AbortSignal.timeout(5000) }) as [number]
   t.equal(code, 1000)
   t.same(sni, ['localhost'], 'SNI carried the servername')
 })
@@ -79,7 +79,7 @@ t.test('a redirect from ws:// to wss:// is followed', async t => {
   t.teardown(() => { plain.close(); for (const s of sockets) s.destroy() })
   const ws = await connect(`ws://127.0.0.1:${(plain.address() as AddressInfo).port}/`, { maxRedirects: 1, ca: cert, servername: 'localhost' })
   ws.send('upgraded')
-  const [data] = await once(ws, 'message') as [Buffer]
+  const [data] = await once(ws, 'message', { signal: AbortSignal.timeout(5000) }) as [Buffer]
   t.equal(data.toString(), 'upgraded')
   ws.terminate()
 })
