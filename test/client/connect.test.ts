@@ -348,6 +348,20 @@ t.test('pings are answered automatically unless autoPong is false', async t => {
   manual.terminate()
 })
 
+t.test('heartbeat: the client pings (masked) and drops a server that stops answering', async t => {
+  const pings: boolean[] = []
+  const { url } = await rawServer(t, (socket, key) => {
+    socket.write(accept101(key))
+    socket.on('data', chunk => { for (const f of decodeFrames(chunk)) if (f.opcode === 9) pings.push(f.masked) })
+  })
+  const ws = await connect(url, { heartbeat: { interval: 100, timeout: 100 } })
+  const started = Date.now()
+  const [code] = await closed(ws)
+  t.equal(code, 1006)
+  t.ok(Date.now() - started < 2000, 'dropped within a few intervals')
+  t.ok(pings.length >= 1 && pings.every(m => m), `${pings.length} masked ping(s) seen`)
+})
+
 t.test('an error thrown by a message listener closes the socket with 1011 and reaches error listeners', async t => {
   const { url } = await pluginServer(t)
   const ws = await connect(`${url}/echo`)
