@@ -3,7 +3,7 @@
 // closes TCP; every valid length encoding must round-trip, in any split of the bytes.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { RawClient, clientFrame } from '../helpers/raw-client'
+import { RawClient, clientFrame, firstDifference } from '../helpers/raw-client'
 import { frame } from '../helpers/frames'
 import { startServer, assertServerClosed } from './fixture'
 
@@ -157,9 +157,7 @@ t.test('framing', async t => {
     }
     const echo = await client.readFrame()
     t.equal(echo.payload.length, payload.length)
-    let diff = -1
-    for (let i = 0; i < payload.length; i++) if (echo.payload[i] !== payload[i]) { diff = i; break }
-    t.equal(diff, -1, 'no byte differs')
+    t.equal(firstDifference(echo.payload, payload), -1, 'no byte differs')
   })
 
   t.test('many messages in one write are all echoed, in order', async t => {

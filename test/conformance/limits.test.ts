@@ -4,19 +4,12 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import websocket from '../../lib/index'
-import { RawClient, clientFrame, handshakeRequest } from '../helpers/raw-client'
+import { RawClient, clientFrame, handshakeRequest, firstDifference } from '../helpers/raw-client'
 import { startServer, assertServerClosed, SMALL_MAX_PAYLOAD } from './fixture'
 
 /** A masked binary frame header announcing `length` bytes, without the payload. */
 function headerOnly (opcode: number, length: number, fin = true): Buffer {
   return clientFrame(opcode, Buffer.alloc(length), fin).subarray(0, length < 126 ? 6 : length < 65536 ? 8 : 14)
-}
-
-/** Index of the first byte where `a` and `b` differ, -1 if they are equal. */
-function firstDifference (a: Buffer, b: Buffer): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i
-  return a.length === b.length ? -1 : n
 }
 
 t.test('limits', async t => {

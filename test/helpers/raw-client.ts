@@ -72,6 +72,13 @@ export function within<T> (promise: Promise<T>, ms: number, what: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+/** Index of the first byte where `a` and `b` differ, -1 if they are equal (a readable failure for large payloads). */
+export function firstDifference (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i
+  return a.length === b.length ? -1 : n
+}
+
 /** Length of the first frame in `buf` if it is complete, else -1. */
 export function completeFrameLength (buf: Buffer): number {
   if (buf.length < 2) return -1
