@@ -220,11 +220,12 @@ class Opening {
       return
     }
     this.redirects++
-    // credentials meant for one origin must not be replayed to another
+    // credentials meant for one origin must not be replayed to another, and a Host set for
+    // the first origin would name the wrong one
     if (!sameOrigin(from, next)) {
       for (const name of Object.keys(this.headers)) {
         const lower = name.toLowerCase()
-        if (lower === 'authorization' || lower === 'cookie') delete this.headers[name]
+        if (lower === 'authorization' || lower === 'cookie' || lower === 'host') delete this.headers[name]
       }
     }
     this.release()

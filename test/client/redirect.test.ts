@@ -7,7 +7,7 @@ import { connect } from '../../lib/client/connect'
 import { computeAccept } from '../../lib/handshake/accept'
 import type { HandshakeRefusal } from '../../lib/client/refusal'
 
-interface Seen { path: string, authorization: string | undefined, cookie: string | undefined, xKeep: string | undefined }
+interface Seen { path: string, authorization: string | undefined, cookie: string | undefined, xKeep: string | undefined, host?: string }
 
 /**
  * A server that answers `GET /hop/N` with a 3xx to `/hop/N-1` and `GET /hop/0` with a valid
@@ -30,7 +30,8 @@ async function hopServer (t: Test, redirect: (path: string) => string | null = (
     function answer (): void {
       const header = (name: string): string | undefined => new RegExp(`^${name}: *(.*)$`, 'im').exec(buffered)?.[1]?.trim()
       const path = buffered.split(' ')[1]
-      seen.push({ path, authorization: header('authorization'), cookie: header('cookie'), xKeep: header('x-keep') })
+      const host = header('host')
+      seen.push({ path, authorization: header('authorization'), cookie: header('cookie'), xKeep: header('x-keep'), ...(host === 'virtual.example' ? { host } : {}) })
       const custom = redirect(path)
       if (custom !== null) {
         socket.end(custom)
@@ -88,17 +89,17 @@ t.test('one redirect more than maxRedirects fails with WS_ERR_CLIENT_REDIRECTS',
   t.match(err.message, /maxRedirects 3/)
 })
 
-t.test('an absolute http:// Location to another origin is followed as ws://, without Authorization or Cookie', async t => {
+t.test('an absolute http:// Location to another origin is followed as ws://, without Authorization, Cookie or a custom Host', async t => {
   const target = await hopServer(t)
   const { port, seen } = await hopServer(t, path => path === '/start'
     ? `HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:${target.port}/hop/0\r\n\r\n`
     : null)
   const ws = await connect(`ws://127.0.0.1:${port}/start`, {
     maxRedirects: 1,
-    headers: { Authorization: 'Bearer secret', cookie: 'sid=1', 'X-Keep': 'yes' }
+    headers: { Authorization: 'Bearer secret', cookie: 'sid=1', 'X-Keep': 'yes', Host: 'virtual.example' }
   })
   ws.terminate()
-  t.same(seen, [{ path: '/start', authorization: 'Bearer secret', cookie: 'sid=1', xKeep: 'yes' }])
+  t.same(seen, [{ path: '/start', authorization: 'Bearer secret', cookie: 'sid=1', xKeep: 'yes', host: 'virtual.example' }])
   t.same(target.seen, [{ path: '/hop/0', authorization: undefined, cookie: undefined, xKeep: 'yes' }])
 })
 
