@@ -1,8 +1,11 @@
 // The client's extension negotiation, as one pluggable object: what to offer in the request and
 // how to judge the server's Sec-WebSocket-Extensions answer. The result is what the socket is
 // built with: the header value shown as `socket.extensions` and the codec handed to the engine.
-import type { PerMessageDeflate } from '../engine/deflate'
-import { acceptPerMessageDeflateResponse } from '../handshake/extensions'
+import { PerMessageDeflate } from '../engine/deflate'
+import {
+  acceptPerMessageDeflateResponse, buildPerMessageDeflateOffer, formatNegotiatedDeflate, resolveDeflateOptions,
+  type DeflateOptions
+} from '../handshake/extensions'
 
 /** What the handshake settled about extensions, passed into the client's WebSocket. */
 export interface ClientExtensionAgreement {
@@ -26,6 +29,23 @@ export interface ClientExtensions {
 }
 
 const NONE: ClientExtensionAgreement = Object.freeze({ header: '', deflate: null })
+
+/**
+ * Offer permessage-deflate (RFC 7692) with these options; accept the server's answer if it is one
+ * we can honour (else WS_ERR_CLIENT_EXTENSION, close 1010), or go on without when it declines.
+ */
+export function deflateExtensions (options: DeflateOptions | true): ClientExtensions {
+  resolveDeflateOptions(options) // validated now, before any connection is made
+  const offer = buildPerMessageDeflateOffer(options)
+  return {
+    offer: () => offer,
+    accept (response: string | undefined, maxPayload: number): ClientExtensionAgreement {
+      const params = acceptPerMessageDeflateResponse(options, response)
+      if (params === null) return NONE
+      return { header: formatNegotiatedDeflate(params), deflate: new PerMessageDeflate(params, 'client', options, maxPayload) }
+    }
+  }
+}
 
 /** Offer no extension, and fail the connection if the server answers with any. */
 export const noExtensions: ClientExtensions = Object.freeze({

@@ -6,7 +6,8 @@ import { buildClientRequestHeaders } from '../handshake/client'
 import type { HeaderFieldValue } from '../handshake/response'
 import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../plugin/options'
 import type { BackpressurePolicy, Logger } from '../socket'
-import { noExtensions, type ClientExtensions } from './extensions'
+import { noExtensions, deflateExtensions, type ClientExtensions } from './extensions'
+import type { DeflateOptions } from '../handshake/extensions'
 import { parseProxyUrl, type ProxyTarget } from './proxy'
 
 /** TLS settings for wss://, passed to `tls.connect()` as they are. */
@@ -32,6 +33,8 @@ export interface ClientOptions extends ClientTlsOptions,
   signal?: AbortSignal
   /** logger for the socket (`socket.log`) and for errors thrown by listeners */
   log?: Logger
+  /** offer permessage-deflate (RFC 7692): off by default; `true` for the defaults, or options */
+  perMessageDeflate?: boolean | DeflateOptions
 }
 
 /** Everything connect() needs, validated. */
@@ -49,7 +52,7 @@ export interface ResolvedClientOptions {
   connection: ConnectionOptions
   maxBackpressure: number
   backpressurePolicy: BackpressurePolicy
-  /** extension negotiation: none yet (see extensions.ts) */
+  /** extension negotiation: permessage-deflate when asked for, else none */
   extensions: ClientExtensions
 }
 
@@ -105,6 +108,8 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
     },
     maxBackpressure: shared.maxBackpressure,
     backpressurePolicy: shared.backpressurePolicy,
-    extensions: noExtensions
+    extensions: options.perMessageDeflate === undefined || options.perMessageDeflate === false
+      ? noExtensions
+      : deflateExtensions(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
   }
 }
