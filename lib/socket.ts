@@ -229,19 +229,19 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 
   /** @internal */
   onPing (data: Buffer): void {
-    const h = this._ctx.handlers
-    try {
-      if (h?.ping !== undefined) h.ping(this, data)
-      this.emit('ping', data)
-    } catch (err) { this._ctx.onHandlerError(this, err) }
+    this._control('ping', this._ctx.handlers?.ping, data)
   }
 
   /** @internal */
   onPong (data: Buffer): void {
-    const h = this._ctx.handlers
+    this._control('pong', this._ctx.handlers?.pong, data)
+  }
+
+  /** A control frame to the route's handler and the listeners; what they throw goes to the error handler. */
+  private _control (event: 'ping' | 'pong', handler: SocketHandlers['ping'], data: Buffer): void {
     try {
-      if (h?.pong !== undefined) h.pong(this, data)
-      this.emit('pong', data)
+      if (handler !== undefined) handler(this, data)
+      this.emit(event, data)
     } catch (err) { this._ctx.onHandlerError(this, err) }
   }
 
