@@ -116,6 +116,7 @@ const plugin = fp(fastifyRfc6455, { fastify: '5.x', name: 'fastify-rfc6455' })
 export default plugin
 export { plugin as fastifyRfc6455 }
 export { WebSocket } from './socket'
+export { createWebSocketStream, type WebSocketStreamOptions } from './stream'
 export type { SendOptions, SendCallback, PingCallback, WebSocketData, BackpressurePolicy } from './socket'
 export { WebSocketError, errorCodes, type WebSocketErrorCode } from './errors'
 export type { WebSocketPluginOptions, WebSocketSharedOptions, HeartbeatOptions, AllowedOrigins } from './plugin/options'

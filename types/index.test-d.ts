@@ -2,8 +2,10 @@ import Fastify, { type FastifyRequest } from 'fastify'
 import { expectType, expectError, expectAssignable } from 'tsd'
 import websocket, {
   WebSocket, fastifyRfc6455, type WebSocketPluginOptions, type WebSocketRouteOptions, type PubSubAdapter,
-  type PublishedMessage, memoryAdapter, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError
+  type PublishedMessage, memoryAdapter, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError,
+  createWebSocketStream
 } from '..'
+import type { Duplex } from 'node:stream'
 
 const app = Fastify()
 
@@ -44,6 +46,7 @@ app.get<{ Querystring: { nick: string }, Params: { room: string } }>('/chat/:roo
   expectType<boolean>(socket.subscribe('room'))
   socket.publish('room', 'hello', { binary: false })
   expectType<ReadonlySet<string>>(socket.topics)
+  expectType<Duplex>(createWebSocketStream(socket, { binary: false }))
 })
 
 // style 2: a handler object; the third argument (optional) serves plain HTTP
