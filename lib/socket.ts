@@ -59,6 +59,8 @@ let nextId = 0
 const EMPTY = Buffer.alloc(0)
 /** messages held while an async open handler runs, before the stream is paused */
 const HOLD_PAUSE_BYTES = 1 << 20
+/** bytes the parser may hold while a compressed message inflates, before the stream is paused */
+const BACKLOG_PAUSE_BYTES = 1 << 20
 
 export class WebSocket extends EventEmitter implements ConnectionHost, TransportOwner {
   static readonly CONNECTING = CONNECTING
@@ -86,6 +88,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   private _heldBytes = 0
   private _ended = false
   private _ticking = false
+  private _inputPaused = false
 
   constructor (stream: Duplex, connection: ConnectionOptions, ctx: SocketContext, protocol: string,
     extensions: string, log: Logger | null) {
@@ -282,6 +285,12 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     } finally {
       this._receiving = false
     }
+    const parser = this._conn.parser
+    if (parser.isPaused && parser.backlogLength > BACKLOG_PAUSE_BYTES) {
+      // a peer must not grow the backlog without bound while a message inflates: stop reading TCP
+      this._inputPaused = true
+      this._stream.pause()
+    }
     this._flush()
   }
 
@@ -327,6 +336,10 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   /** @internal write everything queued in one go */
   _flush (): void {
     this._flushQueued = false
+    if (this._inputPaused && !this._conn.parser.isPaused) {
+      this._inputPaused = false
+      this._stream.resume()
+    }
     const chunks = this._conn.writer.take()
     if (chunks === null) return
     const stream = this._stream

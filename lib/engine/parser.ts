@@ -90,6 +90,8 @@ export class FrameParser {
     this.controlBuf = null
   }
 
+  get isPaused (): boolean { return this.paused }
+
   /** Hold further frames (e.g. while a compressed message inflates); bytes pushed meanwhile wait. */
   pause (): void { this.paused = true }
 
