@@ -33,7 +33,6 @@ export interface SocketContext {
   backpressurePolicy: BackpressurePolicy
   /** every open socket of the plugin, for shutdown and broadcast */
   registry: Set<WebSocket> | null
-  onOpen? (socket: WebSocket): void
   onClosed? (socket: WebSocket, code: number): void
   /** the plugin's topics, for subscribe/publish (null on client sockets) */
   pubsub?: Topics | null

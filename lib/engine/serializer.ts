@@ -9,7 +9,6 @@ import { applyMask } from './mask'
 const SLAB_SIZE = 64 * 1024
 /** Payloads up to this size are copied next to their header; larger ones are written by reference. */
 const COPY_MAX = 4 * 1024
-const MAX_HEADER = 14
 
 let slab = Buffer.allocUnsafe(SLAB_SIZE)
 let slabUsed = 0
@@ -185,4 +184,3 @@ export function buildFrame (opcode: number, fin: boolean, rsv1: boolean, payload
   return out
 }
 
-export const MAX_FRAME_HEADER = MAX_HEADER
