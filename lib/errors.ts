@@ -40,6 +40,9 @@ const specs = {
   WS_ERR_CONNECTION_CLOSED: { message: 'Connection closed before the operation completed' },
   WS_ERR_PING_LIMIT: { message: 'Too many pings awaiting a pong' },
   WS_ERR_NO_PUBSUB: { message: 'Pub/sub is only available on sockets opened through the plugin' },
+  WS_ERR_REDIS_CONNECT: { message: 'Could not connect to Redis (refused, timed out, or AUTH/SELECT failed)' },
+  WS_ERR_REDIS_PROTOCOL: { message: 'Malformed or over-limit reply from Redis' },
+  WS_ERR_REDIS_REPLY: { message: 'Redis answered a command with an error' },
 
   // handshake
   WS_ERR_HANDSHAKE_METHOD: { message: 'WebSocket handshake must be an HTTP/1.1 GET', statusCode: 400 },
