@@ -124,5 +124,6 @@ export type { WebSocketRouteOptions, WebSocketRouteHandlers, WebSocketHandler } 
 export { InjectRefusedError, type InjectWSOptions } from './plugin/inject'
 export type { PubSubAdapter, PublishedMessage, DeliverFunction } from './pubsub/adapter'
 export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
+export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'
 export type { PublishOptions } from './pubsub/topics'
 export type { DeflateOptions } from './handshake/extensions'
