@@ -131,7 +131,8 @@ export class RedisAdapter implements PubSubAdapter {
     const socket = this.publisher.socket
     if (!this.publisher.ready || socket === null) {
       this.enqueue(command)
-    } else if (socket.writableLength + command.length > this.maxQueueBytes) {
+    } else if (socket.writableLength > 0 && socket.writableLength + command.length > this.maxQueueBytes) {
+      // (with nothing waiting, a publish always goes: even one larger than the bound)
       this.noteDrop('Redis is not reading publishes fast enough; dropping publishes')
     } else {
       if (this.dropped > 0) this.logDrops() // a streak of drops just ended
