@@ -100,7 +100,8 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     this._log = log
     this._conn = new Connection(this, connection)
     this._openedAt = performance.now()
-    attach(stream, this)
+    // reads into the shared buffer leave chunks the parser must copy from, never keep
+    this._conn.parser.transient = attach(stream, this)
     if ((connection.heartbeatInterval ?? 0) > 0) this._startTicking()
     ctx.registry?.add(this)
   }

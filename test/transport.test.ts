@@ -2,6 +2,7 @@
 // symbol, one flush per tick for every scheduled owner, and one ticker for all deadlines.
 import t, { type Test } from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
+import { duplexPair } from 'node:stream'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, kWebSocket, TICK_MS, type TransportOwner } from '../lib/transport'
 import { waitEvent, waitFor, sleep } from './helpers/app'
 
@@ -30,20 +31,36 @@ async function tcpPair (t: Test): Promise<[Socket, Socket]> {
   return [server, client]
 }
 
-t.test('attached streams report data, end, drain and close to their owner through shared listeners', async t => {
+t.test('attached TCP streams read into one shared buffer and report data, end, drain and close to their owner', async t => {
   const [a, b] = await tcpPair(t)
   const owner = new RecordingOwner()
-  attach(a, owner)
+  const chunks: Buffer[] = []
+  owner._onData = chunk => { chunks.push(chunk); owner.events.push(`data:${chunk.toString()}`) }
+  t.equal(attach(a, owner), true, 'a plain TCP socket reads into the shared buffer')
   t.equal((a as Socket & { [kWebSocket]?: TransportOwner })[kWebSocket], owner)
-  const listener = a.listeners('data')[0]
+  t.equal(a.listenerCount('data'), 0, 'no data listener: bytes skip the Readable machinery')
   const other = new RecordingOwner()
-  const [c] = await tcpPair(t)
-  attach(c, other)
-  t.equal(c.listeners('data')[0], listener, 'the same function serves every stream')
+  const otherChunks: Buffer[] = []
+  other._onData = chunk => { otherChunks.push(chunk) }
+  const [c, d] = await tcpPair(t)
+  t.equal(attach(c, other), true)
 
   b.write('hello')
   await waitFor(() => owner.events.length === 1, 2000)
   t.same(owner.events, ['data:hello'])
+  d.write('x')
+  await waitFor(() => otherChunks.length === 1, 2000)
+  t.equal(otherChunks[0].buffer, chunks[0].buffer, 'both connections read into the same memory')
+
+  // pause() stops the handle reading; resume() starts it again, nothing lost
+  a.pause()
+  b.write('while paused')
+  await sleep(50)
+  t.equal(owner.events.length, 1, 'nothing delivered while paused')
+  a.resume()
+  await waitFor(() => owner.events.length === 2, 2000, 'data after resume')
+  t.equal(owner.events[1], 'data:while paused')
+
   // fill the kernel buffers so that a write returns false, then let the peer read: drain
   b.pause()
   while (a.write(Buffer.alloc(1 << 20))) { /* until the stream is over its high-water mark */ }
@@ -57,18 +74,42 @@ t.test('attached streams report data, end, drain and close to their owner throug
   t.same(other.events, [], 'another owner heard nothing')
 })
 
+t.test('streams without a TCP handle, or with bytes already buffered, keep one shared data listener', async t => {
+  const [left, right] = duplexPair()
+  const owner = new RecordingOwner()
+  t.equal(attach(left, owner), false, 'an in-memory stream has no handle to read into')
+  const listener = left.listeners('data')[0]
+  t.type(listener, 'function')
+  right.write('over the pair')
+  await waitFor(() => owner.events.length === 1, 2000)
+  t.same(owner.events, ['data:over the pair'])
+
+  const [a, b] = await tcpPair(t)
+  a.pause()
+  b.write('early')
+  await waitFor(() => a.readableLength > 0, 2000, 'bytes buffered in the stream')
+  const late = new RecordingOwner()
+  t.equal(attach(a, late), false, 'buffered bytes would be overtaken: the socket stays on data events')
+  t.equal(a.listeners('data')[0], listener, 'the same function serves every stream')
+  a.resume() // paused explicitly above: a data listener alone does not restart the flow
+  await waitFor(() => late.events.length === 1, 2000)
+  t.same(late.events, ['data:early'])
+  left.destroy()
+  right.destroy()
+})
+
 t.test('errors reach the owner; after detach, data goes nowhere and a late error is still caught', async t => {
   const [a, b] = await tcpPair(t)
   const owner = new RecordingOwner()
   const names = ['data', 'end', 'drain', 'error', 'close'] as const
   const baseline = names.map(n => a.listenerCount(n))
   attach(a, owner)
-  t.same(names.map(n => a.listenerCount(n)), baseline.map(c => c + 1), 'one listener per event')
+  t.same(names.map(n => a.listenerCount(n)), [baseline[0], ...baseline.slice(1).map(c => c + 1)], 'one listener per event, none for data')
   a.emit('error', new Error('boom'))
   t.same(owner.events, ['error:boom'])
   detach(a)
   t.same(names.map(n => a.listenerCount(n)), [baseline[0], baseline[1], baseline[2], baseline[3] + 1, baseline[4] + 1],
-    'data, end and drain listeners removed; error and close stay')
+    'end and drain listeners removed; error and close stay')
   t.doesNotThrow(() => a.emit('error', new Error('late')), 'a late error does not become an uncaught exception')
   a.resume()
   b.write('ignored')

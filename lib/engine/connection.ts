@@ -133,6 +133,8 @@ export class Connection implements FrameHandler {
       if (this.assembler.length !== 0) {
         this.assembler.append(piece, parser.messageLength, this.maxPayload)
         data = this.assembler.take()
+      } else if (parser.transient) {
+        data = Buffer.from(piece) // the one copy of a message read into the shared buffer
       }
       this.host.onMessage(data, !isText)
       return
@@ -166,7 +168,9 @@ export class Connection implements FrameHandler {
    */
   private inflatePiece (piece: Buffer, last: boolean, isText: boolean): void {
     if (last) this.parser.pause()
-    ;(this.deflate as PerMessageDeflate).decompress(piece, last, (err, out) => this.onInflated(err, out, last, isText))
+    // zlib reads its input later, on the thread pool: a view of a reused buffer must be copied
+    const input = this.parser.transient ? Buffer.from(piece) : piece
+    ;(this.deflate as PerMessageDeflate).decompress(input, last, (err, out) => this.onInflated(err, out, last, isText))
   }
 
   private onInflated (err: Error | null, out: Buffer | undefined, last: boolean, isText: boolean): void {

@@ -2,6 +2,11 @@
 // frame-level violations are detected from the header alone, before any payload is buffered.
 // Data payloads are unmasked in place and handed on piece by piece (views into the chunk, no
 // copies); control payloads (at most 125 bytes) are handed on whole.
+//
+// With `transient` set, every chunk pushed is a view of a buffer that is overwritten once `push`
+// returns (the transport reads into one buffer shared by all connections): whatever the parser
+// keeps beyond the call (bytes waiting while paused, control payloads) is copied, and the handler
+// must copy the data pieces it keeps.
 import { wsError, type WebSocketError } from '../errors'
 import {
   FIN_BIT, RSV1_BIT, MASK_BIT, LENGTH_16, LENGTH_64, MAX_CONTROL_PAYLOAD,
@@ -18,7 +23,8 @@ export interface FrameHandler {
    * The message's opcode and RSV1 are on the parser (`messageOpcode`, `compressed`) during the call.
    */
   onDataPiece (piece: Buffer, frameDone: boolean, messageDone: boolean): void
-  /** A whole control frame (close, ping, pong). The payload may be a view into the chunk. */
+  // (a view into the chunk: valid only during the call when the parser is `transient`)
+  /** A whole control frame (close, ping, pong). The payload is the handler's to keep. */
   onControlFrame (opcode: number, payload: Buffer): void
   /** A framing violation; the parser has stopped. */
   onParseError (err: WebSocketError): void
@@ -46,6 +52,8 @@ export class FrameParser {
   compressed = false
   /** payload bytes of the message in progress counted so far, for the maxPayload check */
   messageLength = 0
+  /** chunks are reused once `push` returns: keep copies, never views (see the top of the file) */
+  transient = false
 
   private state = STATE_HEADER
   private readonly handler: FrameHandler
@@ -124,7 +132,8 @@ export class FrameParser {
     while (pos < len) {
       if (this.paused) {
         if (this.backlog === null) this.backlog = []
-        this.backlog.push(pos === 0 ? chunk : chunk.subarray(pos))
+        const rest = pos === 0 ? chunk : chunk.subarray(pos)
+        this.backlog.push(this.transient ? Buffer.from(rest) : rest)
         return
       }
       if (this.state === STATE_PAYLOAD) {
@@ -252,7 +261,8 @@ export class FrameParser {
     }
     // control frame: deliver whole; gather it if it is split across chunks
     if (done && this.controlHave === 0) {
-      this.handler.onControlFrame(this.opcode, chunk.subarray(pos, end))
+      const payload = chunk.subarray(pos, end)
+      this.handler.onControlFrame(this.opcode, this.transient ? Buffer.from(payload) : payload)
       return end
     }
     if (this.controlBuf === null) this.controlBuf = Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD)

@@ -237,3 +237,32 @@ t.test('a 4 MiB message in 65,536 fragments of 64 bytes passes, held within maxP
   t.equal(msg[64 * 300], 300 & 0xff, 'fragments in order')
   t.ok(maxCapacity <= maxPayload, `assembly buffer ${maxCapacity} <= maxPayload`)
 })
+
+t.test('with transient input, every message, fragment, control payload and held byte survives the reuse of the chunk', async t => {
+  // the socket layer reads into one buffer shared by all connections and overwrites it after each push
+  const kept: Array<{ kind: string, data: Buffer }> = []
+  const { conn } = makeConnection({ role: 'server', maxPayload: 1 << 20 })
+  const host = conn as unknown as { host: { onMessage: unknown, onPing: unknown } }
+  host.host.onMessage = (data: Buffer) => { kept.push({ kind: 'message', data }) } // keeps references, no copies
+  host.host.onPing = (data: Buffer) => { kept.push({ kind: 'ping', data }) }
+  conn.parser.transient = true
+  const shared = Buffer.alloc(64 * 1024)
+  const push = (bytes: Buffer): void => {
+    bytes.copy(shared)
+    conn.receive(shared.subarray(0, bytes.length))
+    shared.fill(0xee) // what the next read would do to it
+  }
+  const big = Buffer.alloc(5000, 'b')
+  push(frame({ opcode: 1, payload: 'one', mask: true }))
+  push(frame({ opcode: 2, payload: big, mask: true }))
+  push(frame({ opcode: 9, payload: 'ping!', mask: true }))
+  push(frame({ opcode: 1, fin: false, payload: 'frag', mask: true }))
+  push(frame({ opcode: 0, payload: 'mented', mask: true }))
+  // bytes that arrive while the parser is paused wait in its backlog
+  conn.parser.pause()
+  push(frame({ opcode: 1, payload: 'held back', mask: true }))
+  conn.parser.resume()
+  t.same(kept.map(k => `${k.kind}:${k.data.length > 100 ? `${k.data.length}x${String.fromCharCode(k.data[0])}` : k.data.toString()}`),
+    ['message:one', 'message:5000xb', 'ping:ping!', 'message:fragmented', 'message:held back'])
+  t.ok(kept[1].data.equals(big), 'a large message is intact')
+})
