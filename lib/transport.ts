@@ -3,6 +3,7 @@
 // the stream), one flush queue drained once per tick, and one ticker for all deadlines.
 import type { Duplex } from 'node:stream'
 import { Socket } from 'node:net'
+import { readArena } from './engine/mask'
 
 export const kWebSocket = Symbol('fastify-rfc6455.websocket')
 
@@ -98,7 +99,8 @@ function readIntoSharedBuffer (stream: ReadingStream): boolean {
   if (handle == null || handle.constructor.name !== 'TCP' || typeof handle.useUserBuffer !== 'function') return false
   if (readSymbols === undefined) readSymbols = findReadSymbols(stream)
   if (readSymbols === null || stream[readSymbols.buffer] !== null) return false
-  sharedReadBuffer ??= Buffer.allocUnsafeSlow(SHARED_READ_BYTES)
+  // WebAssembly memory where available: the parser unmasks what arrives there in place
+  sharedReadBuffer ??= readArena !== null ? readArena.bytes : Buffer.allocUnsafeSlow(SHARED_READ_BYTES)
   stream[readSymbols.buffer] = sharedReadBuffer
   stream[readSymbols.callback] = onSharedRead
   handle.useUserBuffer(sharedReadBuffer)

@@ -1,46 +1,50 @@
-// WebAssembly SIMD masking (RFC 6455 section 5.3) without a native build: a 147-byte module
+// WebAssembly SIMD masking (RFC 6455 section 5.3) without a native build: a 155-byte module
 // embedded below XORs 64 bytes per loop iteration with a 128-bit splat of the key word. JavaScript
 // cannot hand a Node buffer to WebAssembly directly, so each range is copied into the module's
 // memory, masked there and copied back; two memcpys plus the SIMD loop still run several times
-// faster than a 32-bit JavaScript loop once a range is a few hundred bytes long.
+// faster than a 32-bit JavaScript loop once a range is a few hundred bytes long. A second instance
+// (WasmArena) lends its memory out as the transport's shared read buffer: what the kernel reads
+// there is unmasked in place, with no copy at all.
 //
 // The module, assembled once with wabt's wat2wasm (not a dependency; nothing is built at install):
 //
 //   (module
 //     (memory (export "memory") 1)
-//     ;; XOR memory[0, len) with $word repeated; len is a multiple of 64
-//     (func (export "mask") (param $len i32) (param $word i32)
-//       (local $i i32)
+//     ;; XOR memory[ptr, ptr + len) with $word repeated; len is a multiple of 64
+//     (func (export "mask") (param $ptr i32) (param $len i32) (param $word i32)
+//       (local $end i32)
 //       (local $key v128)
 //       (local.set $key (i32x4.splat (local.get $word)))
+//       (local.set $end (i32.add (local.get $ptr) (local.get $len)))
 //       (block $done
 //         (loop $next
-//           (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
-//           (v128.store offset=0 (local.get $i) (v128.xor (v128.load offset=0 (local.get $i)) (local.get $key)))
-//           (v128.store offset=16 (local.get $i) (v128.xor (v128.load offset=16 (local.get $i)) (local.get $key)))
-//           (v128.store offset=32 (local.get $i) (v128.xor (v128.load offset=32 (local.get $i)) (local.get $key)))
-//           (v128.store offset=48 (local.get $i) (v128.xor (v128.load offset=48 (local.get $i)) (local.get $key)))
-//           (local.set $i (i32.add (local.get $i) (i32.const 64)))
+//           (br_if $done (i32.ge_u (local.get $ptr) (local.get $end)))
+//           (v128.store offset=0 (local.get $ptr) (v128.xor (v128.load offset=0 (local.get $ptr)) (local.get $key)))
+//           (v128.store offset=16 (local.get $ptr) (v128.xor (v128.load offset=16 (local.get $ptr)) (local.get $key)))
+//           (v128.store offset=32 (local.get $ptr) (v128.xor (v128.load offset=32 (local.get $ptr)) (local.get $key)))
+//           (v128.store offset=48 (local.get $ptr) (v128.xor (v128.load offset=48 (local.get $ptr)) (local.get $key)))
+//           (local.set $ptr (i32.add (local.get $ptr) (i32.const 64)))
 //           (br $next)))))
 
 const MODULE_BYTES = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
-  0x01, 0x06, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x00, // type section: (i32, i32) -> ()
+  0x01, 0x07, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00, // type section: (i32, i32, i32) -> ()
   0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
   0x05, 0x03, 0x01, 0x00, 0x01, // memory section: one memory, 1 page, no maximum
   0x07, 0x11, 0x02, // export section, 2 exports
   0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, // "memory" -> memory 0
   0x04, 0x6d, 0x61, 0x73, 0x6b, 0x00, 0x00, // "mask" -> function 0
-  0x0a, 0x65, 0x01, 0x63, // code section, one body of 0x63 bytes
-  0x02, 0x01, 0x7f, 0x01, 0x7b, // locals: $i i32, $key v128
-  0x20, 0x01, 0xfd, 0x11, 0x21, 0x03, // $key = i32x4.splat($word)
+  0x0a, 0x6c, 0x01, 0x6a, // code section, one body of 0x6a bytes
+  0x02, 0x01, 0x7f, 0x01, 0x7b, // locals: $end i32, $key v128
+  0x20, 0x02, 0xfd, 0x11, 0x21, 0x04, // $key = i32x4.splat($word)
+  0x20, 0x00, 0x20, 0x01, 0x6a, 0x21, 0x03, // $end = $ptr + $len
   0x02, 0x40, 0x03, 0x40, // block $done, loop $next
-  0x20, 0x02, 0x20, 0x00, 0x4f, 0x0d, 0x01, // br_if $done ($i >= $len)
-  0x20, 0x02, 0x20, 0x02, 0xfd, 0x00, 0x04, 0x00, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x00, // +0
-  0x20, 0x02, 0x20, 0x02, 0xfd, 0x00, 0x04, 0x10, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x10, // +16
-  0x20, 0x02, 0x20, 0x02, 0xfd, 0x00, 0x04, 0x20, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x20, // +32
-  0x20, 0x02, 0x20, 0x02, 0xfd, 0x00, 0x04, 0x30, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x30, // +48
-  0x20, 0x02, 0x41, 0xc0, 0x00, 0x6a, 0x21, 0x02, // $i += 64
+  0x20, 0x00, 0x20, 0x03, 0x4f, 0x0d, 0x01, // br_if $done ($ptr >= $end)
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x00, 0x20, 0x04, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x00, // +0
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x10, 0x20, 0x04, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x10, // +16
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x20, 0x20, 0x04, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x20, // +32
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x30, 0x20, 0x04, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x30, // +48
+  0x20, 0x00, 0x41, 0xc0, 0x00, 0x6a, 0x21, 0x00, // $ptr += 64
   0x0c, 0x00, 0x0b, 0x0b, 0x0b // br $next, end loop, end block, end function
 ])
 
@@ -63,12 +67,12 @@ interface WasmMemory {
 }
 interface MaskExports {
   memory: WasmMemory
-  mask: (length: number, word: number) => void
+  mask: (ptr: number, length: number, word: number) => void
 }
 
 export class WasmMasker {
   private readonly memory: WasmMemory
-  private readonly run: (length: number, word: number) => void
+  private readonly run: (ptr: number, length: number, word: number) => void
   private readonly limit: number
   // Both refer to the current linear memory; the ArrayBuffer is kept too because reading
   // `.buffer` on every call is a measurable part of the per-call cost.
@@ -100,7 +104,7 @@ export class WasmMasker {
       this.scratch.set(new Uint8Array(buffer, offset + start, n))
       // Bytes past n are scratch too: rounding up to the 64-byte block lets the module skip a
       // tail loop, and those bytes are never copied out.
-      this.run((n + 63) & ~63, word)
+      this.run(0, (n + 63) & ~63, word)
       if (this.result.length !== n) this.result = new Uint8Array(this.scratchBuffer, 0, n)
       data.set(this.result, start)
       start += n
@@ -126,6 +130,45 @@ export class WasmMasker {
     this.scratch = new Uint8Array(this.scratchBuffer)
     this.result = this.scratch.subarray(0, 0)
     return Math.min(wanted, this.scratch.length)
+  }
+}
+
+/**
+ * Linear memory lent out as a buffer: the transport reads the network into it, and ranges inside
+ * it are masked in place by the SIMD loop, no copy in or out. It never grows (growing would
+ * detach the buffer the transport holds), so it is one page: 64 KiB, a read's worth.
+ */
+export class WasmArena {
+  /** the whole memory, as a Buffer */
+  readonly bytes: Buffer
+  private readonly run: (ptr: number, length: number, word: number) => void
+
+  constructor (exports: MaskExports) {
+    this.run = exports.mask
+    this.bytes = Buffer.from(exports.memory.buffer, 0, PAGE_BYTES)
+  }
+
+  /**
+   * XOR the 64-byte blocks of `data[start, end)` in place with `word` (`data` must be a view of
+   * `bytes`); returns how many bytes that covered, a multiple of 64: the caller does the tail.
+   */
+  maskBlocks (data: Uint8Array, start: number, end: number, word: number): number {
+    const n = (end - start) & ~63
+    if (n !== 0) this.run(data.byteOffset + start, n, word)
+    return n
+  }
+}
+
+/** The arena twin of createWasmMasker: null where WebAssembly SIMD is missing. */
+export function createWasmArena (
+  api: WasmApi | null = (globalThis as { WebAssembly?: WasmApi }).WebAssembly ?? null
+): WasmArena | null {
+  if (api === null) return null
+  try {
+    const instance = new api.Instance(new api.Module(MODULE_BYTES))
+    return isMaskExports(instance.exports) ? new WasmArena(instance.exports) : null
+  } catch {
+    return null
   }
 }
 

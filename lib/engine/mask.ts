@@ -3,7 +3,7 @@
 // least WASM_MIN_BYTES go to a WebAssembly SIMD loop (mask-wasm.ts), shorter ones (or all of them
 // where WebAssembly SIMD is missing) to a JavaScript loop a 32-bit word at a time.
 
-import { createWasmMasker, type WasmMasker } from './mask-wasm'
+import { createWasmMasker, createWasmArena, type WasmMasker, type WasmArena } from './mask-wasm'
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 /** Below this many words the typed-array view costs more than it saves. */
@@ -17,6 +17,13 @@ export const WASM_MIN_BYTES = 512
 /** The WebAssembly masker of this process, or null where WebAssembly SIMD is unavailable. */
 export const wasmMasker: WasmMasker | null = createWasmMasker()
 
+/**
+ * The WebAssembly memory the transport reads the network into (its shared read buffer), or null:
+ * ranges inside it are unmasked in place, with no copies.
+ */
+export const readArena: WasmArena | null = wasmMasker === null ? null : createWasmArena()
+const arenaBuffer: ArrayBufferLike | null = readArena === null ? null : readArena.bytes.buffer
+
 /** The key as a 32-bit word whose low byte is `key[phase]`: its little-endian bytes start at `phase`. */
 function keyWord (key: Uint8Array, phase: number): number {
   return key[phase] | (key[(phase + 1) & 3] << 8) | (key[(phase + 2) & 3] << 16) | (key[(phase + 3) & 3] << 24)
@@ -28,6 +35,11 @@ function keyWord (key: Uint8Array, phase: number): number {
  * pieces as it arrives. Returns the phase for the byte after `end`.
  */
 export function applyMask (data: Uint8Array, start: number, end: number, key: Uint8Array, phase: number): number {
+  if (data.buffer === arenaBuffer) {
+    // whole 64-byte blocks in place (a multiple of 4 bytes leaves the phase as it was), the tail in JS
+    start += (readArena as WasmArena).maskBlocks(data, start, end, keyWord(key, phase & 3))
+    return applyMaskJs(data, start, end, key, phase)
+  }
   if (end - start >= WASM_MIN_BYTES && wasmMasker !== null) return applyMaskWasm(wasmMasker, data, start, end, key, phase)
   return applyMaskJs(data, start, end, key, phase)
 }
