@@ -5,7 +5,9 @@
 // with no validation and no limits (no UTF-8 check, no size cap, no backpressure, fragments echo
 // as fragments). Everything one `data` event produces leaves in ONE socket.write(). A ping is
 // answered with a pong, a pong is dropped, a close frame is echoed and the socket ended (enough
-// for a load generator's close handshake). No Node JavaScript server on `net` can beat this.
+// for a load generator's close handshake). After the handshake the socket reads straight into one
+// buffer shared by every connection (net.Socket's `onread` mechanism, as lib/transport.ts does),
+// so no per-read allocation either: no Node JavaScript server on `net` can beat this.
 const net = require('node:net')
 const crypto = require('node:crypto')
 const os = require('node:os')
@@ -131,13 +133,37 @@ class Reframer {
   }
 }
 
+// ---- reads into one shared buffer (see lib/transport.ts for why and how) ----
+const SHARED = Buffer.allocUnsafeSlow(64 * 1024)
+let readSymbols
+
+function readIntoShared (socket, onChunk) {
+  if (readSymbols === undefined) {
+    const byName = Object.fromEntries(Object.getOwnPropertySymbols(socket).map(sym => [sym.description, sym]))
+    readSymbols = byName.kBuffer && byName.kBufferCb ? byName : null
+  }
+  const handle = socket._handle
+  if (readSymbols === null || socket.readableLength !== 0 || !handle || typeof handle.useUserBuffer !== 'function') return false
+  socket.removeAllListeners('data')
+  socket[readSymbols.kBuffer] = SHARED
+  socket[readSymbols.kBufferCb] = (nread, buf) => onChunk(buf.subarray(0, nread))
+  handle.useUserBuffer(SHARED)
+  return true
+}
+
 function onConnection (socket) {
   socket.setNoDelay(true)
   socket.on('error', () => socket.destroy())
   let head = null // handshake bytes until the blank line
   let reframer = null
-  socket.on('data', chunk => {
+  const onFrames = chunk => {
     if (socket.writableEnded) return // a close frame was echoed: nothing more is read
+    const echoed = reframer.feed(chunk)
+    if (echoed !== null) socket.write(echoed)
+    if (reframer.closeSeen && !reframer.inPayload) socket.end()
+  }
+  socket.on('data', chunk => {
+    if (socket.writableEnded) return
     if (reframer === null) {
       head = head === null ? chunk : Buffer.concat([head, chunk])
       const end = head.indexOf(HEADER_END)
@@ -153,11 +179,11 @@ function onConnection (socket) {
       const echoed = rest.length > 0 ? reframer.feed(rest) : null
       const hs = Buffer.from(response, 'latin1')
       socket.write(echoed === null ? hs : Buffer.concat([hs, echoed]))
-    } else {
-      const echoed = reframer.feed(chunk)
-      if (echoed !== null) socket.write(echoed)
+      if (reframer.closeSeen && !reframer.inPayload) socket.end()
+      else readIntoShared(socket, onFrames)
+      return
     }
-    if (reframer.closeSeen && !reframer.inPayload) socket.end()
+    onFrames(chunk)
   })
 }
 
