@@ -7,6 +7,7 @@
 //   node bench/run.js --smoke               seconds-long, tiny loads; exit 1 if a server/generator fails
 //   node bench/run.js --rounds 5 --only ws,ours --workloads echo-32b-p16,broadcast
 //   node bench/run.js --duration 8 --out /tmp/bench --retries 2   (repeat runs disturbed by other processes)
+//   node bench/run.js --app-heap 0          servers without the 32 MB application heap (see servers/app-heap.js)
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -38,11 +39,12 @@ function cli () {
       workloads: { type: 'string' },
       out: { type: 'string' },
       retries: { type: 'string' },
+      'app-heap': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
   if (values.help) {
-    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 9).map(l => l.slice(3)).join('\n') + '\n')
+    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 10).map(l => l.slice(3)).join('\n') + '\n')
     process.stdout.write(`\nservers: ${Object.keys(SERVERS).join(', ')}\nworkloads: ${WORKLOADS.map(w => w.id).join(', ')}\n`)
     process.exit(0)
   }
@@ -50,6 +52,7 @@ function cli () {
   const profile = { ...PROFILES[mode] }
   if (values.rounds) profile.rounds = Math.max(1, Number(values.rounds))
   if (values.duration) profile.d = Number(values.duration)
+  if (values['app-heap'] !== undefined) profile.appHeapMb = Math.max(0, Number(values['app-heap']))
   const list = s => s ? s.split(',').map(x => x.trim()).filter(Boolean) : null
   const only = list(values.only)
   const wanted = list(values.workloads)
@@ -100,7 +103,7 @@ const rotate = (list, r) => list.map((_, i) => list[(i + r) % list.length])
 async function measureOne (w, name, round, ctx) {
   let server
   try {
-    server = await startServer(name, w.kind ?? 'echo')
+    server = await startServer(name, w.kind ?? 'echo', w.bareHeap === true ? 0 : ctx.profile.appHeapMb)
   } catch (err) {
     return { round, value: null, error: `start failed: ${err.message}` }
   }

@@ -22,11 +22,12 @@ const SERVERS = {
 }
 
 /**
- * Start server `name` in its `kind` ('echo' | 'broadcast') flavour as a fresh process.
+ * Start server `name` in its `kind` ('echo' | 'broadcast') flavour as a fresh process, with
+ * `appHeapMb` MB of long-lived application objects preloaded (servers/app-heap.js).
  * Resolves { child, pid, port, url, readyLine } or { skipped } (script missing or exit code 3);
  * rejects if it dies or is not ready in time.
  */
-async function startServer (name, kind = 'echo') {
+async function startServer (name, kind = 'echo', appHeapMb = 0) {
   const def = SERVERS[name]
   if (def === undefined) throw new Error(`unknown server ${name}`)
   const script = def[kind]
@@ -34,7 +35,9 @@ async function startServer (name, kind = 'echo') {
   const port = await freePort()
   const env = { ...process.env, NODE_ENV: 'production', ...def.env }
   if (def.env.WS_NO_BUFFER_UTIL === undefined) delete env.WS_NO_BUFFER_UTIL
-  const child = spawnTracked(process.execPath, [path.join(SERVERS_DIR, script), '--port', String(port), ...(def.args ?? [])], { env, raiseFdLimit: true })
+  env.BENCH_APP_HEAP_MB = String(appHeapMb)
+  const preload = ['-r', path.join(SERVERS_DIR, 'app-heap.js')]
+  const child = spawnTracked(process.execPath, [...preload, path.join(SERVERS_DIR, script), '--port', String(port), ...(def.args ?? [])], { env, raiseFdLimit: true })
   const started = Date.now()
   while (Date.now() - started < READY_TIMEOUT_MS) {
     if (child.exitCode !== null || child.signalCode !== null) {

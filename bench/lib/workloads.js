@@ -5,9 +5,9 @@ const { runWsload, runJsload } = require('./generators')
 
 /** Sizes and durations per run mode. */
 const PROFILES = {
-  full: { rounds: 3, d: 4, w: 2, conns: 100, bigConns: 4, latRate: 2000, hsWarm: 2000, hsConns: 5000, memConns: 10000, hold: 3, bcastConns: 10000, bcastN: 20 },
-  quick: { rounds: 1, d: 2, w: 1, conns: 100, bigConns: 4, latRate: 2000, hsWarm: 2000, hsConns: 5000, memConns: 10000, hold: 2, bcastConns: 10000, bcastN: 10 },
-  smoke: { rounds: 1, d: 1, w: 0, conns: 4, bigConns: 1, latRate: 200, hsWarm: 50, hsConns: 200, memConns: 200, hold: 1, bcastConns: 50, bcastN: 2 }
+  full: { appHeapMb: 32, rounds: 3, d: 4, w: 2, conns: 100, bigConns: 4, latRate: 2000, hsWarm: 2000, hsConns: 5000, memConns: 10000, hold: 3, bcastConns: 10000, bcastN: 20 },
+  quick: { appHeapMb: 32, rounds: 1, d: 2, w: 1, conns: 100, bigConns: 4, latRate: 2000, hsWarm: 2000, hsConns: 5000, memConns: 10000, hold: 2, bcastConns: 10000, bcastN: 10 },
+  smoke: { appHeapMb: 4, rounds: 1, d: 1, w: 0, conns: 4, bigConns: 1, latRate: 200, hsWarm: 50, hsConns: 200, memConns: 200, hold: 1, bcastConns: 50, bcastN: 2 }
 }
 
 const ECHO_SERVERS = ['ws', 'ws-no-bufferutil', 'fastify-websocket', 'ceiling', 'ours']
@@ -17,10 +17,11 @@ const ECHO_EXTRA = ['lat_p50_us', 'lat_p99_us', 'server_cpu_pct', 'server_cpu_us
   'conn_msgs_min', 'conn_msgs_median', 'conn_msgs_max', 'machine_busy_pct', 'other_cpu_pct', 'errors']
 
 /** Echo throughput with wsload (jsload if wsload did not build). */
-function echoWorkload (id, title, { pipeline = 1, size, binary = false, big = false }) {
+function echoWorkload (id, title, { pipeline = 1, size, binary = false, big = false, bareHeap = false }) {
   return {
     id,
     title,
+    bareHeap,
     unit: 'msgs/s',
     better: 'higher',
     baseline: 'ws',
@@ -40,6 +41,7 @@ const WORKLOADS = [
   echoWorkload('echo-32b-p16', 'echo 32 B, 100 conns x 16 pipelined', { size: '32', pipeline: 16 }),
   echoWorkload('echo-16k', 'echo 16 KiB, 100 conns', { size: '16k' }),
   echoWorkload('echo-1m', 'echo 1 MiB binary, 4 conns', { size: '1m', binary: true, big: true }),
+  echoWorkload('echo-16k-bare', 'echo 16 KiB, 100 conns, servers without the application heap', { size: '16k', bareHeap: true }),
   {
     id: 'latency',
     title: 'p99 latency at 2,000 msgs/s, 100 conns',
