@@ -17,7 +17,7 @@ function markdown (results) {
   const servers = [...new Set(workloads.flatMap(w => Object.keys(w.summary)))]
   const lines = []
   lines.push(`Side by side on ${meta.cpu} (${meta.cores} cores), Node ${meta.node}, ${meta.date.slice(0, 10)}, commit ${meta.commit.slice(0, 10)}${meta.dirty ? ' (dirty)' : ''}.`)
-  lines.push(`Generator: ${meta.generator}; ${meta.rounds} round(s), servers interleaved (order rotated each round), a fresh server process per measurement${meta.profile.appHeapMb > 0 ? `, each server carrying the same ${meta.profile.appHeapMb} MB application heap (bench/servers/app-heap.js; the \`bare\` row without it)` : ''}, ${meta.profile.w} s warm-up + ${meta.profile.d} s measured per echo run. Median of the rounds; ratio = server / baseline from the same round (baseline \`ws\` with bufferutil; \`ws-deflate\` for the deflate row).`)
+  lines.push(`Generator: ${meta.generator}; ${meta.rounds} round(s), servers interleaved (order rotated each round), a fresh server process per measurement${meta.profile.appHeapMb > 0 ? `, each server carrying the same ${meta.profile.appHeapMb} MB application heap (bench/servers/app-heap.js; the bare-heap row and idle memory without it)` : ''}, ${meta.profile.w} s warm-up + ${meta.profile.d} s measured per echo run. Median of the rounds; ratio = server / baseline from the same round (baseline \`ws\` with bufferutil; \`ws-deflate\` for the deflate row).`)
   lines.push('')
   lines.push(`| workload | ${servers.join(' | ')} |`)
   lines.push(`|---|${servers.map(() => '---:').join('|')}|`)
