@@ -1,2 +1,12 @@
+// ESM entry of the engine: `import { Connection } from 'fastify-rfc6455/engine'`.
 import mod from '../dist/engine/index.js'
-export const { Connection, FrameParser, FrameWriter, buildFrame, writeHeader, headerLength, applyMask, Utf8Validator, isValidUtf8, isValidCloseCode } = mod
+export const {
+  Connection, FrameParser, FrameWriter, buildFrame, writeHeader, headerLength, applyMask,
+  Utf8Validator, isValidUtf8, isValidCloseCode, GUID, OPCODE_CONTINUATION, OPCODE_TEXT,
+  OPCODE_BINARY, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG, FIN_BIT, RSV1_BIT, RSV2_BIT, RSV3_BIT,
+  MASK_BIT, MAX_CONTROL_PAYLOAD, MAX_CLOSE_REASON_BYTES, LENGTH_16, LENGTH_64, CLOSE_NORMAL,
+  CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED_DATA, CLOSE_NO_STATUS, CLOSE_ABNORMAL,
+  CLOSE_INVALID_PAYLOAD, CLOSE_POLICY_VIOLATION, CLOSE_MESSAGE_TOO_BIG, CLOSE_MANDATORY_EXTENSION,
+  CLOSE_INTERNAL_ERROR, CONNECTING, OPEN, CLOSING, CLOSED, DEFAULT_MAX_PAYLOAD,
+  DEFAULT_CLOSE_TIMEOUT
+} = mod

@@ -1,4 +1,7 @@
 // ESM entry: `import websocket, { WebSocket } from 'fastify-rfc6455'`.
 import mod from '../dist/index.js'
 export default mod.default
-export const { fastifyRfc6455, WebSocket, createWebSocketStream, WebSocketError, errorCodes, InjectRefusedError } = mod
+export const {
+  fastifyRfc6455, WebSocket, createWebSocketStream, WebSocketError, errorCodes, InjectRefusedError,
+  memoryAdapter, MemoryAdapter, redisAdapter, RedisAdapter
+} = mod

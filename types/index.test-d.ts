@@ -2,7 +2,7 @@ import Fastify, { type FastifyRequest } from 'fastify'
 import { expectType, expectError, expectAssignable } from 'tsd'
 import websocket, {
   WebSocket, fastifyRfc6455, type WebSocketPluginOptions, type WebSocketRouteOptions, type PubSubAdapter,
-  type PublishedMessage, memoryAdapter, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError,
+  type PublishedMessage, memoryAdapter, redisAdapter, RedisAdapter, type RedisAdapterOptions, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError,
   createWebSocketStream
 } from '..'
 import type { Duplex } from 'node:stream'
@@ -26,6 +26,15 @@ app.register(fastifyRfc6455, { heartbeat: true, allowedOrigins: async (origin) =
 expectError(app.register(websocket, { maxPayload: 'big' }))
 expectError(app.register(websocket, { backpressurePolicy: 'explode' }))
 expectAssignable<WebSocketPluginOptions>({ perMessageDeflate: true })
+
+// the Redis adapter is a PubSubAdapter; its options are typed
+const redis = redisAdapter({ url: 'redis://127.0.0.1:6379/0', channelPrefix: 'chat:', maxQueueBytes: 1 << 20, logger: app.log })
+expectType<RedisAdapter>(redis)
+expectAssignable<PubSubAdapter>(redis)
+expectType<boolean>(redis.connected)
+app.register(websocket, { pubsub: redis })
+expectError(redisAdapter({ url: 6379 }))
+expectAssignable<RedisAdapterOptions>({ connectTimeout: 1000, minReconnectDelay: 50, maxReconnectDelay: 2000 })
 
 // style 1: websocket: true, the handler gets the socket and the typed Fastify request
 app.get<{ Querystring: { nick: string }, Params: { room: string } }>('/chat/:room', { websocket: true }, (socket, request) => {
