@@ -1,6 +1,6 @@
 // Types of app.js, for the TypeScript tests (the demo itself is plain JavaScript).
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify'
-import type { WebSocket, HeartbeatOptions, BackpressurePolicy } from '../lib/index'
+import type { WebSocket, HeartbeatOptions, BackpressurePolicy, PubSubAdapter } from '../lib/index'
 
 export interface ChatAppOptions {
   logger?: FastifyServerOptions['logger']
@@ -17,6 +17,8 @@ export interface ChatAppOptions {
   maxBackpressure?: number
   backpressurePolicy?: BackpressurePolicy
   closeTimeout?: number
+  /** pub/sub adapter shared between processes (default: in-process) */
+  pubsub?: PubSubAdapter
   /** called with every socket that joined a room (tests and debugging) */
   onConnection?: (socket: WebSocket, request: FastifyRequest) => void
 }

@@ -24,6 +24,10 @@ const defaults = {
   maxBackpressure: 1024 * 1024,
   backpressurePolicy: 'close',
   closeTimeout: 3000,
+  // a pub/sub adapter shared by several processes (server.js passes redisAdapter() when REDIS_URL
+  // is set); undefined: in-process. Messages then reach every process's subscribers; history,
+  // members and message ids stay per process.
+  pubsub: undefined,
   onConnection: undefined
 }
 
@@ -63,7 +67,8 @@ async function buildApp (options = {}) {
     heartbeat: opts.heartbeat,
     maxBackpressure: opts.maxBackpressure,
     backpressurePolicy: opts.backpressurePolicy,
-    closeTimeout: opts.closeTimeout
+    closeTimeout: opts.closeTimeout,
+    pubsub: opts.pubsub
   })
   await app.register(fastifyStatic, { root: path.join(__dirname, 'public') })
 

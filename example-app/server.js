@@ -2,6 +2,9 @@
 // `npm run demo`: the chat demo on its embedded defaults (in-process pub/sub, no Redis, no set-up).
 //   PORT (3000), HOST (127.0.0.1), SECRET (random per process: tokens die with the process),
 //   NODE_ENV=production for JSON logs.
+//   REDIS_URL (unset: in-process pub/sub): e.g. redis://127.0.0.1:6379 to run several processes
+//   behind a load balancer sharing the rooms' messages through Redis (fastify-rfc6455's redisAdapter).
+const { redisAdapter } = require('fastify-rfc6455')
 const { buildApp } = require('./app')
 
 function loggerOptions () {
@@ -16,7 +19,9 @@ function loggerOptions () {
 async function main () {
   const port = Number(process.env.PORT ?? 3000)
   const host = process.env.HOST ?? '127.0.0.1'
-  const app = await buildApp({ logger: loggerOptions(), secret: process.env.SECRET })
+  const redisUrl = process.env.REDIS_URL
+  const pubsub = redisUrl ? redisAdapter({ url: redisUrl }) : undefined
+  const app = await buildApp({ logger: loggerOptions(), secret: process.env.SECRET, pubsub })
 
   // Graceful shutdown: app.close() refuses new upgrades, closes every socket with 1001 Going
   // Away and waits for the closing handshakes (bounded by closeTimeout). A second signal exits now.

@@ -3,7 +3,6 @@
 // Redis is unreachable (through a TCP proxy the test cuts), refused and silent servers, and a
 // close() that leaves nothing behind.
 import t, { type Test } from 'tap'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -11,9 +10,8 @@ import { isDeepStrictEqual } from 'node:util'
 import Fastify, { type FastifyInstance } from 'fastify'
 import WS from 'ws'
 import websocket, { redisAdapter, type RedisAdapter, type RedisAdapterOptions, type WebSocket } from '../../lib/index'
-import { encodeCommand, RespParser, type RespValue } from '../../lib/pubsub/resp'
+import { PASSWORD, waitFor, freePort, redisCommand, subscriberCount, startRedis, redisServerMissing } from '../helpers/redis'
 
-const PASSWORD = 's3cret'
 
 interface LogEntry { level: string, obj: Record<string, unknown>, msg: string }
 
@@ -24,73 +22,6 @@ function captureLogger (): { entries: LogEntry[], logger: NonNullable<RedisAdapt
 }
 
 /** Poll `check` every 10 ms until it holds; fail with `what` after `ms`. */
-async function waitFor (check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
-/** One command on a fresh authenticated connection; resolves with its reply. */
-async function redisCommand (port: number, args: Array<string | Buffer>): Promise<RespValue> {
-  const socket = netConnect({ host: '127.0.0.1', port })
-  const replies: RespValue[] = []
-  const parser = new RespParser(value => replies.push(value))
-  socket.on('data', chunk => parser.feed(chunk))
-  socket.on('error', () => {})
-  socket.write(Buffer.concat([encodeCommand(['AUTH', PASSWORD]), encodeCommand(args)]))
-  try {
-    await waitFor(() => replies.length >= 2 || socket.destroyed, `a reply to ${String(args[0])}`, 2000)
-  } finally {
-    socket.destroy()
-  }
-  if (replies.length < 2) throw new Error('connection closed')
-  return replies[1]
-}
-
-async function subscriberCount (port: number, topic: string): Promise<number> {
-  const reply = await redisCommand(port, ['PUBSUB', 'NUMSUB', `fastify-rfc6455:${topic}`]) as RespValue[]
-  return reply[1] as number
-}
-
-interface RedisServer { port: number, url: string, stop (): Promise<void>, restart (): Promise<void> }
-
-async function startRedis (t: Test): Promise<RedisServer> {
-  const port = await freePort()
-  let child: ChildProcess | null = null
-  const launch = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--requirepass', PASSWORD], { stdio: 'ignore' })
-    await waitFor(async () => {
-      try {
-        return await redisCommand(port, ['PING']) === 'PONG'
-      } catch {
-        return false
-      }
-    }, `redis-server on port ${port}`)
-  }
-  const stop = async (): Promise<void> => {
-    const running = child
-    child = null
-    if (running === null || running.exitCode !== null) return
-    running.kill('SIGKILL')
-    await once(running, 'exit')
-  }
-  await launch()
-  t.teardown(stop)
-  return { port, url: `redis://:${PASSWORD}@127.0.0.1:${port}/3`, stop, restart: launch }
-}
-
 /** A TCP proxy to Redis the test can cut: 'forward', 'refuse' (accept then drop) or 'silent' (never answer). */
 async function startProxy (t: Test, targetPort: number): Promise<{ url: string, mode (m: 'forward' | 'refuse' | 'silent'): void }> {
   let mode: 'forward' | 'refuse' | 'silent' = 'forward'
@@ -163,13 +94,9 @@ async function startApp (t: Test, options: RedisAdapterOptions): Promise<App> {
   }
 }
 
-function hasRedisServer (): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
-}
 
-if (!hasRedisServer()) {
-  if (process.env.CI !== undefined) t.fail('redis-server is not on PATH: CI must install it (apt-get install redis-server)')
-  else t.plan(0, 'redis-server is not on PATH (apt-get install redis-server to run these tests)')
+if (redisServerMissing(t)) {
+  // reported by redisServerMissing
 } else {
   t.test('a publish on one app reaches the subscribers of both apps through Redis, never the publishing socket', async t => {
     const redis = await startRedis(t)
