@@ -392,10 +392,13 @@ export class Connection implements FrameHandler {
     this.parser.stop()
     this.assembler.clear()
     this.writer.discard()
-    const closed = wsError('WS_ERR_CONNECTION_CLOSED')
-    this.dropSendQueue(closed)
     const cbs = this.takeSentCallbacks()
-    if (cbs !== null) for (const cb of cbs) cb(closed)
+    // an Error (and its stack trace) only when a callback is there to be told: not on every close
+    const closed = this.sendQueue !== null || cbs !== null || this.pings.waiting ? wsError('WS_ERR_CONNECTION_CLOSED') : null
+    if (closed !== null) {
+      this.dropSendQueue(closed)
+      if (cbs !== null) for (const cb of cbs) cb(closed)
+    }
     this.deflate?.close()
     this.closeDeadline = 0
     this.pings.clear(closed)

@@ -83,12 +83,16 @@ export class PingTracker {
   }
 
   /** Stop the heartbeat and fail every pending ping with `err`. */
-  clear (err: WebSocketError): void {
+  /** Pings awaiting their pong. */
+  get waiting (): boolean { return this.pending !== null }
+
+  /** Stop the heartbeat and settle every pending ping with `err` (given whenever one is waiting). */
+  clear (err: WebSocketError | null): void {
     this.nextHeartbeat = 0
     this.pongDeadline = 0
     const pending = this.pending
     this.pending = null
-    if (pending !== null) for (const p of pending) if (p.cb !== null) p.cb(err)
+    if (pending !== null && err !== null) for (const p of pending) if (p.cb !== null) p.cb(err)
   }
 
   private nextPayload (): Buffer {
