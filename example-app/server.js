@@ -20,8 +20,15 @@ async function main () {
   const port = Number(process.env.PORT ?? 3000)
   const host = process.env.HOST ?? '127.0.0.1'
   const redisUrl = process.env.REDIS_URL
-  const pubsub = redisUrl ? redisAdapter({ url: redisUrl }) : undefined
-  const app = await buildApp({ logger: loggerOptions(), secret: process.env.SECRET, pubsub })
+  // the adapter exists before the app (the plugin needs it); its log lines go to the app's logger
+  let app = null
+  const logger = {
+    info: (obj, msg) => app?.log.info(obj, msg),
+    warn: (obj, msg) => app?.log.warn(obj, msg),
+    error: (obj, msg) => app?.log.error(obj, msg)
+  }
+  const pubsub = redisUrl ? redisAdapter({ url: redisUrl, logger }) : undefined
+  app = await buildApp({ logger: loggerOptions(), secret: process.env.SECRET, pubsub })
 
   // Graceful shutdown: app.close() refuses new upgrades, closes every socket with 1001 Going
   // Away and waits for the closing handshakes (bounded by closeTimeout). A second signal exits now.
