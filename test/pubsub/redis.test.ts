@@ -8,8 +8,8 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
 import Fastify, { type FastifyInstance } from 'fastify'
-import WS from 'ws'
-import websocket, { redisAdapter, type RedisAdapter, type RedisAdapterOptions, type WebSocket } from '../../lib/index'
+import websocket, { redisAdapter, type RedisAdapter, type RedisAdapterOptions } from '../../lib/index'
+import { pubsubHarness, type Peer } from '../helpers/pubsub'
 import { PASSWORD, waitFor, freePort, redisCommand, subscriberCount, startRedis, redisServerMissing } from '../helpers/redis'
 
 
@@ -54,44 +54,11 @@ async function startProxy (t: Test, targetPort: number): Promise<{ url: string, 
   }
 }
 
-interface Peer {
-  server: WebSocket
-  client: WS
-  received: Array<string | Buffer>
-  receivedCount (n: number): Promise<void>
-}
-
 interface App { app: FastifyInstance, adapter: RedisAdapter, connect (): Promise<Peer> }
 
 async function startApp (t: Test, options: RedisAdapterOptions): Promise<App> {
   const adapter = redisAdapter({ minReconnectDelay: 20, maxReconnectDelay: 200, ...options })
-  const app = Fastify()
-  await app.register(websocket, { pubsub: adapter })
-  const waiting = new Map<string, (socket: WebSocket) => void>()
-  app.get<{ Querystring: { id: string } }>('/ws', { websocket: true }, (socket, req) => { waiting.get(req.query.id)?.(socket) })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as { port: number }
-  let next = 0
-  return {
-    app,
-    adapter,
-    async connect () {
-      const id = String(++next)
-      const serverSide = new Promise<WebSocket>(resolve => waiting.set(id, resolve))
-      const client = new WS(`ws://127.0.0.1:${port}/ws?id=${id}`)
-      const received: Array<string | Buffer> = []
-      client.on('message', (data: Buffer, isBinary: boolean) => { received.push(isBinary ? data : data.toString()) })
-      await once(client, 'open')
-      t.teardown(() => client.terminate())
-      return {
-        server: await serverSide,
-        client,
-        received,
-        receivedCount: n => waitFor(() => received.length >= n, `${n} messages (have ${JSON.stringify(received)})`)
-      }
-    }
-  }
+  return { ...await pubsubHarness(t, { pubsub: adapter }), adapter }
 }
 
 

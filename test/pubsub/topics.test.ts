@@ -1,70 +1,16 @@
 // Pub/sub over real sockets: the subscriber registry, who receives what, a message framed once
 // for all its subscribers, the slow-consumer policies, unsubscribe on close, and an adapter
 // that carries every message (as a Redis adapter would).
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { once } from 'node:events'
 import { setImmediate as turn } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import WS from 'ws'
-import websocket, { type WebSocket, type WebSocketPluginOptions, type PubSubAdapter, type PublishedMessage, type DeliverFunction } from '../../lib/index'
+import websocket, { type WebSocket, type PubSubAdapter, type PublishedMessage, type DeliverFunction } from '../../lib/index'
 import * as serializer from '../../lib/engine/serializer'
+import { pubsubHarness, type Peer } from '../helpers/pubsub'
 
-interface Harness {
-  app: FastifyInstance
-  /** open a client; resolves with it and the server's socket for it */
-  connect (): Promise<Peer>
-}
-
-interface Peer {
-  client: WS
-  server: WebSocket
-  /** every message the client received, text as strings, binary as Buffers */
-  received: Array<string | Buffer>
-  /** resolves once the client has received `n` messages in all */
-  receivedCount (n: number): Promise<void>
-}
-
-async function harness (t: Test, options: WebSocketPluginOptions = {}): Promise<Harness> {
-  const app = Fastify()
-  await app.register(websocket, options)
-  const waiting = new Map<string, (socket: WebSocket) => void>()
-  app.get<{ Querystring: { id: string } }>('/ws', { websocket: true }, (socket, req) => {
-    waiting.get(req.query.id)?.(socket)
-  })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as { port: number }
-  let next = 0
-  return {
-    app,
-    async connect () {
-      const id = String(++next)
-      const serverSide = new Promise<WebSocket>(resolve => waiting.set(id, resolve))
-      const client = new WS(`ws://127.0.0.1:${port}/ws?id=${id}`)
-      const received: Array<string | Buffer> = []
-      const waiters: Array<[number, () => void]> = []
-      client.on('message', (data: Buffer, isBinary: boolean) => {
-        received.push(isBinary ? data : data.toString())
-        for (const w of waiters.filter(([n]) => received.length >= n)) {
-          waiters.splice(waiters.indexOf(w), 1)
-          w[1]()
-        }
-      })
-      await once(client, 'open')
-      const server = await serverSide
-      t.teardown(() => client.terminate())
-      return {
-        client,
-        server,
-        received,
-        receivedCount (n) {
-          if (received.length >= n) return Promise.resolve()
-          return new Promise(resolve => waiters.push([n, resolve]))
-        }
-      }
-    }
-  }
-}
+const harness = pubsubHarness
 
 t.test('subscribe, unsubscribe and topics keep the registry and the socket in step', async t => {
   const { app, connect } = await harness(t)
