@@ -21,10 +21,13 @@ export interface FrameHandler {
    * A piece of a data frame's payload, already unmasked. `frameDone` marks the frame's last piece
    * (a zero-length frame gives one empty piece), `messageDone` the last piece of the message.
    * The message's opcode and RSV1 are on the parser (`messageOpcode`, `compressed`) during the call.
+   * The piece is a view into the chunk: with a `transient` parser, valid only during the call.
    */
   onDataPiece (piece: Buffer, frameDone: boolean, messageDone: boolean): void
-  // (a view into the chunk: valid only during the call when the parser is `transient`)
-  /** A whole control frame (close, ping, pong). The payload is the handler's to keep. */
+  /**
+   * A whole control frame (close, ping, pong). The payload may be a view into the chunk, never
+   * into a `transient` one: the handler may keep it.
+   */
   onControlFrame (opcode: number, payload: Buffer): void
   /** A framing violation; the parser has stopped. */
   onParseError (err: WebSocketError): void
