@@ -2,12 +2,12 @@
 // socket on one end and a client socket on the other, each with its own context, so that what
 // one sends is what the other reads off the wire.
 import t, { type Test } from 'tap'
-import { createServer, connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { WebSocket, type SocketContext, type Logger } from '../lib/socket'
 import type { ConnectionOptions } from '../lib/engine/connection'
 import type { WebSocketError } from '../lib/errors'
 import { frame } from './helpers/frames'
-import { waitEvent, waitFor, sleep } from './helpers/app'
+import { waitEvent, waitFor, sleep, tcpPair } from './helpers/app'
 
 interface Recorder extends SocketContext {
   handlerErrors: unknown[]
@@ -45,14 +45,7 @@ async function pair (t: Test, options: {
   serverCtx?: Recorder, clientCtx?: Recorder, server?: Partial<ConnectionOptions>, client?: Partial<ConnectionOptions>,
   log?: Logger | null, rawClient?: boolean
 } = {}): Promise<Pair> {
-  const listener = createServer()
-  await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => listener.close())
-  const accepted = waitEvent<[Socket]>(listener, 'connection')
-  const clientTcp = connect((listener.address() as { port: number }).port, '127.0.0.1')
-  await waitEvent(clientTcp, 'connect')
-  const [serverTcp] = await accepted
-  t.teardown(() => { serverTcp.destroy(); clientTcp.destroy() })
+  const [serverTcp, clientTcp] = await tcpPair(t)
   const serverCtx = options.serverCtx ?? context()
   const clientCtx = options.clientCtx ?? context({ registry: null })
   const server = new WebSocket(serverTcp, { role: 'server', ...options.server }, serverCtx, 'proto', '', options.log ?? null)

@@ -1,10 +1,10 @@
 // The process-wide transport machinery: shared stream listeners that find their owner through a
 // symbol, one flush per tick for every scheduled owner, and one ticker for all deadlines.
-import t, { type Test } from 'tap'
-import { createServer, connect, type Socket } from 'node:net'
+import t from 'tap'
+import type { Socket } from 'node:net'
 import { duplexPair } from 'node:stream'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, kWebSocket, TICK_MS, type TransportOwner } from '../lib/transport'
-import { waitEvent, waitFor, sleep } from './helpers/app'
+import { waitEvent, waitFor, sleep, tcpPair } from './helpers/app'
 
 class RecordingOwner implements TransportOwner {
   readonly events: string[] = []
@@ -17,18 +17,6 @@ class RecordingOwner implements TransportOwner {
   _onDrain (): void { this.events.push('drain') }
   _flush (): void { this.flushes++ }
   _tick (now: number): void { this.ticks.push(now) }
-}
-
-async function tcpPair (t: Test): Promise<[Socket, Socket]> {
-  const listener = createServer()
-  await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => listener.close())
-  const accepted = waitEvent<[Socket]>(listener, 'connection')
-  const client = connect((listener.address() as { port: number }).port, '127.0.0.1')
-  await waitEvent(client, 'connect')
-  const [server] = await accepted
-  t.teardown(() => { server.destroy(); client.destroy() })
-  return [server, client]
 }
 
 t.test('attached TCP streams read into one shared buffer and report data, end, drain and close to their owner', async t => {

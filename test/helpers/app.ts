@@ -4,7 +4,7 @@
 // of hanging the suite.
 import type { Test } from 'tap'
 import type { EventEmitter } from 'node:events'
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import WS from 'ws'
@@ -304,3 +304,16 @@ export function binaryOfBytes (n: number): Buffer {
 }
 
 export const INTEROP_SIZES = [0, 125, 126, 65535, 65536, 1 << 20]
+
+/** Two ends of a real TCP connection on 127.0.0.1: [accepted (server side), connecting (client side)]. */
+export async function tcpPair (t: Test): Promise<[Socket, Socket]> {
+  const listener = createServer()
+  await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => listener.close())
+  const accepted = waitEvent<[Socket]>(listener, 'connection')
+  const client = connect((listener.address() as { port: number }).port, '127.0.0.1')
+  await waitEvent(client, 'connect')
+  const [server] = await accepted
+  t.teardown(() => { server.destroy(); client.destroy() })
+  return [server, client]
+}
