@@ -114,7 +114,9 @@ export class FrameParser {
     if (backlog !== null) {
       for (let i = 0; i < backlog.length; i++) {
         if (this.paused) {
-          this.backlog = backlog.slice(i)
+          // what push() kept of the chunk that paused us comes first, then the chunks after it
+          const rest = backlog.slice(i)
+          this.backlog = this.backlog === null ? rest : this.backlog.concat(rest)
           return
         }
         this.push(backlog[i])
