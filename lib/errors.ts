@@ -41,7 +41,9 @@ const specs = {
   WS_ERR_PING_LIMIT: { message: 'Too many pings awaiting a pong' },
   WS_ERR_NO_PUBSUB: { message: 'Pub/sub is only available on sockets opened through the plugin' },
   WS_ERR_REDIS_CONNECT: { message: 'Could not connect to Redis (refused, timed out, or AUTH/SELECT failed)' },
-  WS_ERR_REDIS_PROTOCOL: { message: 'Malformed or over-limit reply from Redis' },
+  WS_ERR_REDIS_PROTOCOL: { message: 'Malformed reply from Redis' },
+  WS_ERR_REDIS_REPLY_LIMIT: { message: 'Reply from Redis over a limit (maxReplyElements, maxReplyDepth, maxReplyBytes or a line over 64 KiB)' },
+  WS_ERR_REDIS_MESSAGE_TOO_BIG: { message: 'Pub/sub message larger than maxMessageBytes (skipped when received, not published when sent)' },
   WS_ERR_REDIS_REPLY: { message: 'Redis answered a command with an error' },
 
   // handshake

@@ -19,9 +19,10 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   const server = fastify.server as typeof fastify.server & { [kInstalled]?: boolean }
   if (server[kInstalled] === true) throw wsError('WS_ERR_INVALID_OPTION', 'fastify-rfc6455 is already registered on this server')
   server[kInstalled] = true
+  const options = resolveOptions(opts)
   const topics = new Topics(opts.pubsub ?? memoryAdapter(), (err, msg) => fastify.log.error({ err }, msg))
-  await topics.start()
-  const shared: PluginShared = { options: resolveOptions(opts), topics, clients: new Set(), closing: false, errorHandler: opts.errorHandler }
+  await topics.start({ maxPayload: options.maxPayload })
+  const shared: PluginShared = { options, topics, clients: new Set(), closing: false, errorHandler: opts.errorHandler }
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,
@@ -122,7 +123,7 @@ export { WebSocketError, errorCodes, type WebSocketErrorCode } from './errors'
 export type { WebSocketPluginOptions, WebSocketSharedOptions, HeartbeatOptions, AllowedOrigins } from './plugin/options'
 export type { WebSocketRouteOptions, WebSocketRouteHandlers, WebSocketHandler } from './plugin/route'
 export { InjectRefusedError, type InjectWSOptions } from './plugin/inject'
-export type { PubSubAdapter, PublishedMessage, DeliverFunction } from './pubsub/adapter'
+export type { PubSubAdapter, PublishedMessage, DeliverFunction, AdapterContext } from './pubsub/adapter'
 export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
 export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'
 export type { PublishOptions } from './pubsub/topics'

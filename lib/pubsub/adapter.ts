@@ -16,9 +16,15 @@ export interface PublishedMessage {
 
 export type DeliverFunction = (message: PublishedMessage) => void
 
+/** What the plugin tells an adapter at start. */
+export interface AdapterContext {
+  /** the plugin's maxPayload: the largest message a client can send, so the largest it publishes */
+  maxPayload: number
+}
+
 export interface PubSubAdapter {
   /** Begin: `deliver` is to be called with every message published anywhere, this process included. */
-  start (deliver: DeliverFunction): void | Promise<void>
+  start (deliver: DeliverFunction, context?: AdapterContext): void | Promise<void>
   /** Carry a message published here to every process (this one included). */
   publish (message: PublishedMessage): void | Promise<void>
   /** The first local subscriber to `topic` appeared (a Redis adapter subscribes to its channel). */

@@ -9,6 +9,9 @@
 import { wsError } from '../errors'
 import type { PublishedMessage } from './adapter'
 
+/** The longest header: version, flags, origin and exceptSocket of 255 bytes each with their lengths. */
+export const MAX_ENVELOPE_HEADER = 3 + 255 + 1 + 255
+
 const ENVELOPE_VERSION = 1
 const FLAG_BINARY = 1
 const FLAG_EXCEPT = 2

@@ -1,8 +1,9 @@
 // One TCP connection to Redis for the pub/sub adapter: where to connect (from a redis:// URL),
 // the setup every connection answers before it is used (AUTH, SELECT, PING), a bounded connect
-// time, and replies and losses handed to the adapter, which decides about reconnecting.
+// time, replies parsed within the adapter's limits, and replies and losses handed to the
+// adapter, which decides about reconnecting.
 import { connect as netConnect, type Socket } from 'node:net'
-import { encodeCommand, RespError, RespParser, type RespValue } from './resp'
+import { encodeCommand, RespError, RespParser, type RespLimits, type RespValue } from './resp'
 import { wsError } from '../errors'
 
 export interface RedisTarget {
@@ -59,25 +60,32 @@ export class RedisLink {
   socket: Socket | null = null
   /** connected and set up: commands may be written */
   ready = false
-  /** failed attempts in a row, for the backoff */
+  /**
+   * Failures since the link last stayed up `backoffResetAfter` ms, for the backoff. Not cleared
+   * when a connection merely answers its setup: a server that answers PING and then sends
+   * garbage would otherwise be reconnected to at the shortest delay forever.
+   */
   failures = 0
   private retryTimer: NodeJS.Timeout | null = null
   private connectTimer: NodeJS.Timeout | null = null
+  private healthyTimer: NodeJS.Timeout | null = null
   private setupPending = 0
   private lastError: Error | null = null
-  private readonly parser: RespParser
+  private parser: RespParser | null = null
 
   constructor (
     readonly role: LinkRole,
     private readonly target: RedisTarget,
     private readonly connectTimeout: number,
+    private readonly backoffResetAfter: number,
+    /** read at each connection, so the adapter can settle them at start() */
+    private readonly limits: RespLimits,
     private readonly events: LinkEvents
-  ) {
-    this.parser = new RespParser(this.onReply)
-  }
+  ) {}
 
   open (): void {
-    this.parser.reset()
+    // a fresh parser per connection: nothing of a broken connection's partial reply survives
+    this.parser = new RespParser(this.onReply, this.limits)
     this.ready = false
     this.lastError = null
     const socket = netConnect({ host: this.target.host, port: this.target.port })
@@ -103,6 +111,7 @@ export class RedisLink {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer)
     this.connectTimer = null
     this.retryTimer = null
+    this.clearHealthy()
     const socket = this.socket
     if (socket === null) return Promise.resolve()
     return new Promise(resolve => {
@@ -114,6 +123,16 @@ export class RedisLink {
       if (this.ready && this.role === 'publisher') socket.end()
       else socket.destroy()
     })
+  }
+
+  private clearHealthy (): void {
+    if (this.healthyTimer !== null) clearTimeout(this.healthyTimer)
+    this.healthyTimer = null
+  }
+
+  private readonly onHealthy = (): void => {
+    this.healthyTimer = null
+    this.failures = 0
   }
 
   private fail (err: Error): void {
@@ -134,7 +153,7 @@ export class RedisLink {
 
   private readonly onData = (chunk: Buffer): void => {
     try {
-      this.parser.feed(chunk)
+      this.parser!.feed(chunk)
     } catch (err) {
       this.fail(err as Error)
     }
@@ -155,7 +174,7 @@ export class RedisLink {
     clearTimeout(this.connectTimer!)
     this.connectTimer = null
     this.ready = true
-    this.failures = 0
+    this.healthyTimer = setTimeout(this.onHealthy, this.backoffResetAfter)
     this.events.ready(this)
   }
 
@@ -171,6 +190,7 @@ export class RedisLink {
   private readonly onClose = (): void => {
     if (this.connectTimer !== null) clearTimeout(this.connectTimer)
     this.connectTimer = null
+    this.clearHealthy()
     const wasReady = this.ready
     this.ready = false
     this.socket = null

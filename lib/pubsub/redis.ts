@@ -7,11 +7,17 @@
 // published meanwhile; after a reconnect it subscribes to every current topic again. Publishes
 // made while the publishing connection is down wait in a queue bounded in bytes (oldest dropped,
 // logged) and go out, in order, once it is back.
-import type { PubSubAdapter, DeliverFunction, PublishedMessage } from './adapter'
-import { encodeCommand, RespError, type RespValue } from './resp'
-import { envelopeHeader, openEnvelope } from './envelope'
+//
+// A hostile or broken Redis (or anything on the path) is bounded: what one reply may hold (see
+// RespLimits), the largest message kept (what a client can publish: the plugin's maxPayload and
+// the envelope; larger ones are skipped unread), and how often we reconnect to a server that
+// answers the setup and then fails (the backoff only starts over once a connection stayed up).
+import type { PubSubAdapter, AdapterContext, DeliverFunction, PublishedMessage } from './adapter'
+import { encodeCommand, RespError, RespSkipped, type RespLimits, type RespValue } from './resp'
+import { envelopeHeader, openEnvelope, MAX_ENVELOPE_HEADER } from './envelope'
 import { parseRedisUrl, RedisLink, type LinkEvents, type RedisTarget } from './redis-link'
 import { wsError, WebSocketError } from '../errors'
+import { DEFAULT_MAX_PAYLOAD } from '../engine/constants'
 
 /** What the adapter logs: a pino logger (`app.log`) fits. */
 export interface RedisAdapterLogger {
@@ -31,6 +37,23 @@ export interface RedisAdapterOptions {
   minReconnectDelay?: number
   /** longest delay between reconnect attempts, ms (default 5000) */
   maxReconnectDelay?: number
+  /**
+   * ms a connection must stay up before the reconnect delay starts over from minReconnectDelay
+   * (default 10000): a server that answers the setup and then fails is retried ever more slowly
+   */
+  backoffResetAfter?: number
+  /**
+   * Largest pub/sub message, envelope included, in bytes (default: the plugin's maxPayload plus
+   * 514 bytes of envelope). Larger publishes are not sent; larger messages from Redis are read
+   * and dropped as they arrive, never held (WS_ERR_REDIS_MESSAGE_TOO_BIG, logged).
+   */
+  maxMessageBytes?: number
+  /** most array elements in one Redis reply, nested ones included (default 1024; ours hold 3) */
+  maxReplyElements?: number
+  /** deepest array nesting in one Redis reply (default 4; ours are 1 deep) */
+  maxReplyDepth?: number
+  /** most bytes one Redis reply may hold (default 2 x maxMessageBytes + 64 KiB) */
+  maxReplyBytes?: number
   /**
    * Bytes of publishes held for Redis (default 16 MiB): waiting for a reconnect (beyond it the
    * oldest are dropped) or unsent on a connection Redis does not read fast enough (beyond it new
@@ -66,6 +89,13 @@ function nonNegative (value: number | undefined, fallback: number, name: string)
   return value
 }
 
+function positiveInteger (value: number | undefined, name: string): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+    throw wsError('WS_ERR_INVALID_OPTION', `redisAdapter ${name} must be an integer >= 1`)
+  }
+  return value
+}
+
 export class RedisAdapter implements PubSubAdapter {
   private readonly target: RedisTarget
   private readonly prefix: string
@@ -73,6 +103,12 @@ export class RedisAdapter implements PubSubAdapter {
   private readonly minReconnectDelay: number
   private readonly maxReconnectDelay: number
   private readonly maxQueueBytes: number
+  /** set by the options, else at start() from the plugin's maxPayload */
+  private maxMessageBytes: number
+  private readonly fixedMessageBytes: boolean
+  private readonly fixedReplyBytes: boolean
+  /** what a reply may hold; the links read it at each connection */
+  private readonly limits: RespLimits
   private readonly log: RedisAdapterLogger
   private readonly publisher: RedisLink
   private readonly subscriber: RedisLink
@@ -97,6 +133,18 @@ export class RedisAdapter implements PubSubAdapter {
     this.minReconnectDelay = nonNegative(options.minReconnectDelay, 100, 'minReconnectDelay')
     this.maxReconnectDelay = Math.max(this.minReconnectDelay, nonNegative(options.maxReconnectDelay, 5000, 'maxReconnectDelay'))
     this.maxQueueBytes = nonNegative(options.maxQueueBytes, 16 * 1024 * 1024, 'maxQueueBytes')
+    const backoffResetAfter = nonNegative(options.backoffResetAfter, 10_000, 'backoffResetAfter')
+    const maxMessageBytes = positiveInteger(options.maxMessageBytes, 'maxMessageBytes')
+    const maxReplyBytes = positiveInteger(options.maxReplyBytes, 'maxReplyBytes')
+    this.fixedMessageBytes = maxMessageBytes !== undefined
+    this.fixedReplyBytes = maxReplyBytes !== undefined
+    this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_PAYLOAD + MAX_ENVELOPE_HEADER
+    this.limits = {
+      maxBulkLength: this.maxMessageBytes,
+      maxReplyBytes: maxReplyBytes ?? replyBytesFor(this.maxMessageBytes),
+      maxReplyElements: positiveInteger(options.maxReplyElements, 'maxReplyElements'),
+      maxReplyDepth: positiveInteger(options.maxReplyDepth, 'maxReplyDepth')
+    }
     this.log = options.logger ?? warningLogger
     // one handler object for both connections and every reconnect
     const events: LinkEvents = {
@@ -104,8 +152,8 @@ export class RedisAdapter implements PubSubAdapter {
       down: (link, wasReady, err) => this.linkDown(link, wasReady, err),
       reply: (link, value) => this.linkReply(link, value)
     }
-    this.publisher = new RedisLink('publisher', this.target, connectTimeout, events)
-    this.subscriber = new RedisLink('subscriber', this.target, connectTimeout, events)
+    this.publisher = new RedisLink('publisher', this.target, connectTimeout, backoffResetAfter, this.limits, events)
+    this.subscriber = new RedisLink('subscriber', this.target, connectTimeout, backoffResetAfter, this.limits, events)
   }
 
   /** Both connections are up (false while reconnecting). */
@@ -114,8 +162,14 @@ export class RedisAdapter implements PubSubAdapter {
   }
 
   /** Connect both; rejects with WS_ERR_REDIS_CONNECT (and closes the adapter) if either fails. */
-  start (deliver: DeliverFunction): Promise<void> {
+  start (deliver: DeliverFunction, context?: AdapterContext): Promise<void> {
     if (this.state !== 'idle') return Promise.reject(wsError('WS_ERR_INVALID_OPTION', 'a redisAdapter can be started once'))
+    if (!this.fixedMessageBytes && context !== undefined) {
+      // a message is at most what a client may send (maxPayload) in its envelope
+      this.maxMessageBytes = context.maxPayload + MAX_ENVELOPE_HEADER
+      this.limits.maxBulkLength = this.maxMessageBytes
+      if (!this.fixedReplyBytes) this.limits.maxReplyBytes = replyBytesFor(this.maxMessageBytes)
+    }
     this.state = 'starting'
     this.deliver = deliver
     return new Promise((resolve, reject) => {
@@ -127,7 +181,14 @@ export class RedisAdapter implements PubSubAdapter {
 
   publish (message: PublishedMessage): void | Promise<void> {
     if (this.state === 'closed') return Promise.reject(wsError('WS_ERR_CONNECTION_CLOSED', 'the redisAdapter is closed'))
-    const command = encodeCommand([PUBLISH, this.prefix + message.topic, [envelopeHeader(message), message.data]])
+    const header = envelopeHeader(message)
+    if (header.length + message.data.length > this.maxMessageBytes) {
+      // every subscriber would skip it: better not sent at all, and said here
+      this.log.warn({ err: wsError('WS_ERR_REDIS_MESSAGE_TOO_BIG', `${header.length + message.data.length} bytes`), topic: message.topic,
+        maxMessageBytes: this.maxMessageBytes }, 'pub/sub message larger than maxMessageBytes not published')
+      return
+    }
+    const command = encodeCommand([PUBLISH, this.prefix + message.topic, [header, message.data]])
     const socket = this.publisher.socket
     if (!this.publisher.ready || socket === null) {
       this.enqueue(command)
@@ -204,7 +265,7 @@ export class RedisAdapter implements PubSubAdapter {
     const base = Math.min(this.maxReconnectDelay, this.minReconnectDelay * 2 ** Math.min(link.failures - 1, 30))
     // jitter spreads the reconnects of many processes after a Redis restart
     const delay = Math.round(base / 2 + Math.random() * base / 2)
-    this.log.warn({ err, role: link.role, attempt: link.failures, delay },
+    this.log.warn({ err, role: link.role, attempt: link.failures, backoff: base, delay },
       wasReady ? 'Redis connection lost; reconnecting' : 'Redis reconnect failed; retrying')
     link.retryIn(delay)
   }
@@ -222,6 +283,11 @@ export class RedisAdapter implements PubSubAdapter {
   }
 
   private onMessage (channel: RespValue, payload: RespValue): void {
+    if (payload instanceof RespSkipped) {
+      this.log.warn({ err: wsError('WS_ERR_REDIS_MESSAGE_TOO_BIG', `${payload.length} bytes`), maxMessageBytes: this.maxMessageBytes },
+        'pub/sub message from Redis larger than maxMessageBytes skipped')
+      return
+    }
     const ours = Buffer.isBuffer(channel) && channel.length >= this.prefixBytes.length &&
       this.prefixBytes.compare(channel, 0, this.prefixBytes.length) === 0
     const message = ours && Buffer.isBuffer(payload)
@@ -295,6 +361,11 @@ export class RedisAdapter implements PubSubAdapter {
   private noteDrop (msg: string): void {
     if (this.dropped++ === 0) this.log.warn({ maxQueueBytes: this.maxQueueBytes }, msg)
   }
+}
+
+/** Two messages' worth (a channel and a payload) and room for the rest of the reply. */
+function replyBytesFor (maxMessageBytes: number): number {
+  return 2 * maxMessageBytes + 64 * 1024
 }
 
 /** A pub/sub adapter over Redis: `pubsub: redisAdapter({ url: 'redis://127.0.0.1:6379' })`. */

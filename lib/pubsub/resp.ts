@@ -11,19 +11,42 @@ export class RespError {
   constructor (readonly message: string) {}
 }
 
-/** A reply: simple string, error, integer, bulk string (Buffer; null for $-1), array (null for *-1). */
-export type RespValue = string | RespError | number | Buffer | null | RespValue[]
+/**
+ * A bulk string longer than `maxBulkLength`: its bytes were read and dropped as they arrived,
+ * never held, so the connection (and the replies after it) go on. It stands in the reply in place
+ * of the Buffer.
+ */
+export class RespSkipped {
+  constructor (readonly length: number) {}
+}
 
+/** A reply: simple string, error, integer, bulk string (Buffer; null for $-1), array (null for *-1). */
+export type RespValue = string | RespError | RespSkipped | number | Buffer | null | RespValue[]
+
+/**
+ * What one reply may hold. A server that breaks them (a hostile one, or anything on the path)
+ * gets WS_ERR_REDIS_REPLY_LIMIT at the header that would break them, before what it announces is
+ * buffered. The defaults fit the pub/sub adapter, whose largest reply is ["message", channel,
+ * payload].
+ */
 export interface RespLimits {
-  /** largest bulk string accepted (default 512 MiB, Redis's own proto-max-bulk-len) */
+  /** longest bulk string kept (default 16 MiB + 1 KiB); longer ones are skipped, see RespSkipped */
   maxBulkLength?: number
-  /** most elements in one array (default 1 Mi) */
-  maxArrayLength?: number
-  /** deepest array nesting (default 8; pub/sub replies are one level deep) */
-  maxDepth?: number
+  /** most array elements in one reply, those of nested arrays included (default 1024) */
+  maxReplyElements?: number
+  /** deepest array nesting (default 4; pub/sub replies are one level deep) */
+  maxReplyDepth?: number
+  /** most bytes one reply may hold: its lines and kept bulk strings (default 2 x maxBulkLength + 64 KiB) */
+  maxReplyBytes?: number
   /** longest header or simple-string line, CRLF excluded (default 64 KiB) */
   maxLineLength?: number
 }
+
+/** The default largest kept bulk string: a 16 MiB message (the plugin's default maxPayload) and its envelope. */
+export const DEFAULT_MAX_BULK_LENGTH = 16 * 1024 * 1024 + 1024
+export const DEFAULT_MAX_REPLY_ELEMENTS = 1024
+export const DEFAULT_MAX_REPLY_DEPTH = 4
+const DEFAULT_MAX_LINE_LENGTH = 64 * 1024
 
 const CR = 0x0d
 const LF = 0x0a
@@ -63,84 +86,104 @@ interface OpenArray {
 
 /**
  * Streaming reply parser: feed it chunks as they arrive, split anywhere; it calls `onReply` once
- * per complete top-level reply, in order. A malformed or over-limit reply throws
- * WS_ERR_REDIS_PROTOCOL; the parser is then unusable until `reset()` (the connection is dropped).
+ * per complete top-level reply, in order. A malformed reply throws WS_ERR_REDIS_PROTOCOL, one over
+ * a limit WS_ERR_REDIS_REPLY_LIMIT; the parser is then unusable until `reset()` (the connection
+ * is dropped). Memory held is at most maxReplyBytes plus one line, whatever the server sends.
  */
 export class RespParser {
   private readonly onReply: (value: RespValue) => void
   private readonly maxBulkLength: number
-  private readonly maxArrayLength: number
-  private readonly maxDepth: number
+  private readonly maxReplyElements: number
+  private readonly maxReplyDepth: number
+  private readonly maxReplyBytes: number
   private readonly maxLineLength: number
-  /** bytes received and not yet parsed */
-  private buffer: Buffer = EMPTY
-  /** chunks held while a bulk string is incomplete, joined once it is (no quadratic concat) */
-  private held: Buffer[] = []
-  private heldBytes = 0
-  /** payload length of the bulk string being received, -1 between values */
+  /** the start of a line whose LF has not arrived yet (a copy, at most maxLineLength + 2 bytes) */
+  private partial: Buffer = EMPTY
+  /** length of the bulk string being received, -1 between values */
   private bulkLength = -1
+  /** where its bytes go, allocated once at its header (null: too long, dropped as they come) */
+  private bulkTarget: Buffer | null = null
+  private bulkFilled = 0
+  /** bytes of the CRLF after it seen so far */
+  private bulkCrlf = 0
   private readonly stack: OpenArray[] = []
+  /** what the reply being parsed holds so far, against the limits */
+  private replyElements = 0
+  private replyBytes = 0
 
   constructor (onReply: (value: RespValue) => void, limits: RespLimits = {}) {
     this.onReply = onReply
-    this.maxBulkLength = limits.maxBulkLength ?? 512 * 1024 * 1024
-    this.maxArrayLength = limits.maxArrayLength ?? 1024 * 1024
-    this.maxDepth = limits.maxDepth ?? 8
-    this.maxLineLength = limits.maxLineLength ?? 64 * 1024
+    this.maxBulkLength = limits.maxBulkLength ?? DEFAULT_MAX_BULK_LENGTH
+    this.maxReplyElements = limits.maxReplyElements ?? DEFAULT_MAX_REPLY_ELEMENTS
+    this.maxReplyDepth = limits.maxReplyDepth ?? DEFAULT_MAX_REPLY_DEPTH
+    this.maxReplyBytes = limits.maxReplyBytes ?? 2 * this.maxBulkLength + 64 * 1024
+    this.maxLineLength = limits.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
   }
 
   /** Forget any partial reply (a new connection starts from a clean state). */
   reset (): void {
-    this.buffer = EMPTY
-    this.held = []
-    this.heldBytes = 0
+    this.partial = EMPTY
     this.bulkLength = -1
+    this.bulkTarget = null
     this.stack.length = 0
+    this.replyElements = 0
+    this.replyBytes = 0
   }
 
   feed (chunk: Buffer): void {
-    if (this.bulkLength >= 0) {
-      // waiting for a bulk payload: hold chunks until all of it (and its CRLF) is here
-      this.held.push(chunk)
-      this.heldBytes += chunk.length
-      if (this.buffer.length + this.heldBytes < this.bulkLength + 2) return
-      this.buffer = Buffer.concat([this.buffer, ...this.held])
-      this.held = []
-      this.heldBytes = 0
-    } else {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
-    }
-    const buf = this.buffer
     let at = 0
-    while (at < buf.length) {
+    while (at < chunk.length) {
       if (this.bulkLength >= 0) {
-        const end = at + this.bulkLength
-        if (buf.length < end + 2) break
-        if (buf[end] !== CR || buf[end + 1] !== LF) throw protocolError('bulk string not followed by CRLF')
-        // a copy: a subarray would keep the whole socket chunk alive as long as the message lives
-        const value = Buffer.from(buf.subarray(at, end))
-        this.bulkLength = -1
-        at = end + 2
-        this.emit(value)
+        at = this.readBulk(chunk, at)
         continue
       }
       // a line is a type byte, its text, then CRLF
-      const lf = buf.indexOf(LF, at)
+      const lf = chunk.indexOf(LF, at)
+      const held = this.partial.length
       if (lf === -1) {
-        if (buf.length - at > this.maxLineLength + 2) throw protocolError('line too long')
-        break
+        // the line goes on in the next chunk: keep a copy of its start (not a view that would pin the chunk)
+        if (held + chunk.length - at > this.maxLineLength + 2) throw limitError('line too long')
+        this.partial = held === 0 ? Buffer.from(chunk.subarray(at)) : Buffer.concat([this.partial, chunk.subarray(at)])
+        return
       }
-      if (lf < at + 2 || buf[lf - 1] !== CR) throw protocolError('line not ended by CRLF')
-      if (lf - at - 2 > this.maxLineLength) throw protocolError('line too long')
-      const start = at
+      if (held + lf - at - 2 > this.maxLineLength) throw limitError('line too long')
+      if (held === 0) {
+        this.parseLine(chunk, at, lf)
+      } else {
+        const line = Buffer.concat([this.partial, chunk.subarray(at, lf + 1)])
+        this.partial = EMPTY
+        this.parseLine(line, 0, line.length - 1)
+      }
       at = lf + 1
-      this.parseLine(buf, start, lf - 1)
     }
-    this.buffer = at === buf.length ? EMPTY : buf.subarray(at)
   }
 
-  /** One header or simple line: `buf[start]` is its type, its text runs to `end` (the CR). */
-  private parseLine (buf: Buffer, start: number, end: number): void {
+  /** Bytes of the bulk string being received, then its CRLF; returns where the chunk goes on. */
+  private readBulk (chunk: Buffer, at: number): number {
+    const take = Math.min(this.bulkLength - this.bulkFilled, chunk.length - at)
+    // the one copy of the payload: straight from the socket's chunk to where it stays
+    if (this.bulkTarget !== null && take > 0) chunk.copy(this.bulkTarget, this.bulkFilled, at, at + take)
+    this.bulkFilled += take
+    at += take
+    while (this.bulkFilled === this.bulkLength && this.bulkCrlf < 2 && at < chunk.length) {
+      if (chunk[at] !== (this.bulkCrlf === 0 ? CR : LF)) throw protocolError('bulk string not followed by CRLF')
+      this.bulkCrlf++
+      at++
+    }
+    if (this.bulkCrlf === 2) {
+      const value = this.bulkTarget ?? new RespSkipped(this.bulkLength)
+      this.bulkLength = -1
+      this.bulkTarget = null
+      this.emit(value)
+    }
+    return at
+  }
+
+  /** One header or simple line: `buf[start]` is its type, its text runs to the CR before `lf`. */
+  private parseLine (buf: Buffer, start: number, lf: number): void {
+    if (lf < start + 2 || buf[lf - 1] !== CR) throw protocolError('line not ended by CRLF')
+    this.hold(lf + 1 - start)
+    const end = lf - 1
     const type = buf[start]
     switch (type) {
       case 0x2b: // '+' simple string (UTF-8, as an error's text may hold a key name)
@@ -154,18 +197,28 @@ export class RespParser {
         return
       case 0x24: { // '$' bulk string header
         const length = parseInteger(buf.toString('latin1', start + 1, end), -1)
-        if (length > this.maxBulkLength) throw protocolError(`bulk string of ${length} bytes is over the limit`)
-        if (length === -1) this.emit(null)
-        else this.bulkLength = length
+        if (length === -1) {
+          this.emit(null)
+          return
+        }
+        this.bulkLength = length
+        this.bulkFilled = 0
+        this.bulkCrlf = 0
+        if (length <= this.maxBulkLength) {
+          // counted before the bytes arrive: a reply announcing more than it may hold stops here
+          this.hold(length + 2)
+          this.bulkTarget = Buffer.allocUnsafe(length)
+        }
         return
       }
       case 0x2a: { // '*' array header
         const length = parseInteger(buf.toString('latin1', start + 1, end), -1)
-        if (length > this.maxArrayLength) throw protocolError(`array of ${length} elements is over the limit`)
         if (length === -1) this.emit(null)
         else if (length === 0) this.emit([])
         else {
-          if (this.stack.length >= this.maxDepth) throw protocolError('arrays nested too deep')
+          if (this.stack.length >= this.maxReplyDepth) throw limitError(`arrays nested deeper than ${this.maxReplyDepth}`)
+          this.replyElements += length
+          if (this.replyElements > this.maxReplyElements) throw limitError(`reply of more than ${this.maxReplyElements} elements`)
           this.stack.push({ items: [], length })
         }
         return
@@ -175,11 +228,19 @@ export class RespParser {
     }
   }
 
+  /** Count `bytes` more held by the reply being parsed. */
+  private hold (bytes: number): void {
+    this.replyBytes += bytes
+    if (this.replyBytes > this.maxReplyBytes) throw limitError(`reply of more than ${this.maxReplyBytes} bytes`)
+  }
+
   /** A value is complete: it fills the innermost open array, or is a whole reply. */
   private emit (value: RespValue): void {
     for (;;) {
       const top = this.stack[this.stack.length - 1]
       if (top === undefined) {
+        this.replyElements = 0
+        this.replyBytes = 0
         this.onReply(value)
         return
       }
@@ -201,4 +262,8 @@ function parseInteger (line: string, min: number): number {
 
 function protocolError (detail: string): Error {
   return wsError('WS_ERR_REDIS_PROTOCOL', detail)
+}
+
+function limitError (detail: string): Error {
+  return wsError('WS_ERR_REDIS_REPLY_LIMIT', detail)
 }

@@ -6,7 +6,7 @@ import { deflateOnce } from '../engine/deflate'
 import type { SharedFrame } from '../engine/connection'
 import { OPCODE_BINARY, OPCODE_TEXT, OPEN } from '../engine/constants'
 import type { WebSocket } from '../socket'
-import type { PubSubAdapter, PublishedMessage } from './adapter'
+import type { AdapterContext, PubSubAdapter, PublishedMessage } from './adapter'
 
 export interface PublishOptions {
   /** send as binary; default: false for strings, true for buffers */
@@ -27,8 +27,8 @@ export class Topics {
     this.log = log
   }
 
-  start (): void | Promise<void> {
-    return this.adapter.start(message => this.deliver(message))
+  start (context: AdapterContext): void | Promise<void> {
+    return this.adapter.start(message => this.deliver(message), context)
   }
 
   close (): void | Promise<void> {

@@ -380,7 +380,8 @@ if (redisServerMissing(t)) {
 
   t.test('bad options are refused with WS_ERR_INVALID_OPTION', async t => {
     for (const options of [{ url: 'not a url' }, { url: 'rediss://127.0.0.1:6380' }, { url: 'redis://127.0.0.1/db0' },
-      { connectTimeout: -1 }, { maxQueueBytes: Number.NaN }] satisfies RedisAdapterOptions[]) {
+      { connectTimeout: -1 }, { maxQueueBytes: Number.NaN }, { backoffResetAfter: -5 }, { maxMessageBytes: 0 },
+      { maxReplyElements: 1.5 }, { maxReplyDepth: 0 }, { maxReplyBytes: Number.POSITIVE_INFINITY }] satisfies RedisAdapterOptions[]) {
       t.throws(() => redisAdapter(options), { code: 'WS_ERR_INVALID_OPTION' }, JSON.stringify(options))
     }
   })
