@@ -105,14 +105,28 @@ export class Topics {
         continue
       }
       plain ??= buildFrame(opcode, true, false, message.data)
-      socket._sendFrame(plain)
+      if (!socket._sendFrame(plain)) this.dropIfClosing(socket)
     }
     if (groups !== null) for (const group of groups.values()) this.compressOnce(group, message, opcode)
   }
 
+  /**
+   * A subscriber that can no longer receive (the 'close' backpressure policy has just failed it,
+   * or its closing handshake has begun) leaves its topics now. Waiting for its TCP close would
+   * keep it listed for as long as the peer takes to close, and the order in which two sockets'
+   * closes are seen differs between Node versions.
+   */
+  private dropIfClosing (socket: WebSocket): void {
+    if (socket.readyState !== OPEN) this.unsubscribeAll(socket)
+  }
+
   private compressOnce (group: WebSocket[], message: PublishedMessage, opcode: number): void {
     const entry: SharedFrame = { frame: null, bytes: message.data.length }
-    const waiting = group.filter(socket => socket._sendShared(entry))
+    const waiting = group.filter(socket => {
+      if (socket._sendShared(entry)) return true
+      this.dropIfClosing(socket)
+      return false
+    })
     if (waiting.length === 0) return
     const codec = waiting[0]._conn.deflateCodec!
     deflateOnce(message.data, codec.params, codec.userOptions, (err, out) => {

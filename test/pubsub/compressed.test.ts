@@ -7,6 +7,9 @@ import WS from 'ws'
 import websocket from '../../lib/index'
 import * as deflate from '../../lib/engine/deflate'
 import { decodeFrames } from '../helpers/frames'
+import { pubsubHarness } from '../helpers/pubsub'
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
 
 interface Client { client: WS, wire: Buffer[], got: string[] }
 
@@ -76,4 +79,33 @@ t.test('subscribers with context takeover get the plain frame, never a shared co
   t.equal(c.got[0].length, 5000)
   t.same(decodeFrames(Buffer.concat(c.wire)).map(f => f.rsv), [0])
   c.client.close()
+})
+
+t.test("a sharing subscriber closed by the 'close' backpressure policy leaves its topic at once", async t => {
+  const limit = 128 * 1024
+  const { app, connect } = await pubsubHarness(t, {
+    perMessageDeflate: { serverNoContextTakeover: true, threshold: 0 },
+    maxBackpressure: limit,
+    backpressurePolicy: 'close'
+  })
+  const fast = await connect()
+  const slow = await connect()
+  t.not(slow.server._conn.deflateCodec?.shareKey ?? null, null, 'it shares compressed broadcasts')
+  fast.server.subscribe('flood')
+  slow.server.subscribe('flood')
+  const slowTcp = (slow.client as unknown as { _socket: Socket })._socket
+  slowTcp.pause()
+
+  // random base64 barely compresses, so the slow socket's queue grows with every publish
+  let sent = 0
+  while (slow.server.readyState === WS.OPEN && sent < 4000) {
+    app.websocketPublish('flood', `${sent} ${randomBytes(12 * 1024).toString('base64')}`)
+    await fast.receivedCount(++sent)
+  }
+  t.not(slow.server.readyState, WS.OPEN, `the policy closed the slow socket (after ${sent} messages)`)
+  t.same([...app.websocketSubscribers('flood')], [fast.server], 'it left the topic when the policy closed it')
+  t.equal(slow.server.topics.size, 0)
+  app.websocketPublish('flood', 'still delivered')
+  await fast.receivedCount(sent + 1)
+  t.equal(fast.received.at(-1), 'still delivered', 'the other subscriber carries on')
 })
