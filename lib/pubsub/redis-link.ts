@@ -25,6 +25,8 @@ export interface LinkEvents {
 }
 
 const KEEPALIVE_MS = 30_000
+/** what one read from Redis may bring */
+const READ_BUFFER_BYTES = 64 * 1024
 /** how long close() lets a connection flush and say goodbye before destroying it */
 const CLOSE_GRACE_MS = 1000
 
@@ -72,6 +74,11 @@ export class RedisLink {
   private setupPending = 0
   private lastError: Error | null = null
   private parser: RespParser | null = null
+  /**
+   * Every read lands here, not in a new Buffer per read: a server streaming hundreds of MB that
+   * we only skip (or refuse) leaves no garbage behind. The parser copies whatever it keeps.
+   */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
 
   constructor (
     readonly role: LinkRole,
@@ -88,10 +95,10 @@ export class RedisLink {
     this.parser = new RespParser(this.onReply, this.limits)
     this.ready = false
     this.lastError = null
-    const socket = netConnect({ host: this.target.host, port: this.target.port })
+    const socket = netConnect({ host: this.target.host, port: this.target.port, onread: { buffer: this.readBuffer, callback: this.onRead } })
     socket.setNoDelay(true)
     socket.setKeepAlive(true, KEEPALIVE_MS)
-    socket.on('connect', this.onConnect).on('data', this.onData).on('error', this.onError).on('close', this.onClose)
+    socket.on('connect', this.onConnect).on('error', this.onError).on('close', this.onClose)
     this.socket = socket
     this.connectTimer = setTimeout(this.onConnectTimeout, this.connectTimeout)
   }
@@ -151,12 +158,13 @@ export class RedisLink {
     this.socket!.write(setup.length === 1 ? setup[0] : Buffer.concat(setup))
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  private readonly onRead = (bytes: number, buffer: Buffer): boolean => {
     try {
-      this.parser!.feed(chunk)
+      this.parser!.feed(buffer.subarray(0, bytes))
     } catch (err) {
       this.fail(err as Error)
     }
+    return true
   }
 
   private readonly onReply = (value: RespValue): void => {

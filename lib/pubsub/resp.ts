@@ -52,6 +52,8 @@ const CR = 0x0d
 const LF = 0x0a
 const CRLF = Buffer.from('\r\n')
 const EMPTY = Buffer.alloc(0)
+/** every empty array reply is this one (frozen): a stream of them allocates nothing */
+const EMPTY_ARRAY = Object.freeze([]) as unknown as RespValue[]
 
 function argumentLength (arg: RespArgument): number {
   if (typeof arg === 'string') return Buffer.byteLength(arg)
@@ -214,7 +216,7 @@ export class RespParser {
       case 0x2a: { // '*' array header
         const length = parseInteger(buf.toString('latin1', start + 1, end), -1)
         if (length === -1) this.emit(null)
-        else if (length === 0) this.emit([])
+        else if (length === 0) this.emit(EMPTY_ARRAY)
         else {
           if (this.stack.length >= this.maxReplyDepth) throw limitError(`arrays nested deeper than ${this.maxReplyDepth}`)
           this.replyElements += length
