@@ -24,6 +24,8 @@ const specs = {
   WS_ERR_INVALID_CLOSE_CODE: { message: 'Close code not allowed on the wire', closeCode: 1002 },
   WS_ERR_INVALID_UTF8: { message: 'Invalid UTF-8 in a text message or close reason', closeCode: 1007 },
   WS_ERR_MESSAGE_TOO_BIG: { message: 'Message larger than maxPayload', closeCode: 1009 },
+  WS_ERR_TOO_MANY_FRAGMENTS: { message: 'Message in more frames than maxFragments', closeCode: 1008 },
+  WS_ERR_TOO_MANY_PINGS: { message: 'More unanswered pings than maxPendingAutoPongs while the peer does not read', closeCode: 1008 },
   WS_ERR_INFLATE: { message: 'Compressed message could not be inflated', closeCode: 1007 },
   WS_ERR_DATA_AFTER_CLOSE: { message: 'Data frame received after a close frame', closeCode: 1002 },
   WS_ERR_BACKPRESSURE: { message: 'Outgoing buffer exceeded maxBackpressure', closeCode: 1008 },

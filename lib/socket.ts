@@ -7,6 +7,7 @@ import { Connection, type ConnectionHost, type ConnectionOptions, type SharedFra
 import { OPEN, CLOSED, CONNECTING, CLOSING, type ReadyState } from './engine/constants'
 import { wsError, WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
+import { ReadGate, READ_HELD, READ_INFLATING, READ_CONSUMER, READ_OUTPUT } from './reading'
 import type { Topics, PublishOptions } from './pubsub/topics'
 
 export type SendCallback = (err?: Error) => void
@@ -46,6 +47,16 @@ export interface SocketHandlers {
   pong? (socket: WebSocket, data: Buffer): unknown
 }
 
+/** How a socket starts: what came with the handshake, and whether messages wait for `_release()`. */
+export interface SocketStart {
+  /** bytes read with the handshake, parsed before anything read later */
+  head?: Buffer
+  /** hold messages until `_release()` (until the caller's listeners are attached) */
+  hold?: boolean
+  /** read plain TCP into the shared buffer (default true; see shared-read.ts) */
+  sharedReads?: boolean
+}
+
 export interface Logger {
   debug (obj: object, msg?: string): void
   info (obj: object, msg?: string): void
@@ -83,14 +94,18 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   private _logChild: Logger | null = null
   private _flushQueued = false
   private _receiving = false
-  private _held: Array<Buffer | boolean> | null = null
+  /** events held until `_release()`, in arrival order: kind, payload, isBinary per event */
+  private _held: Array<number | Buffer | WebSocketError | boolean> | null = null
   private _heldBytes = 0
+  /** the transport closed while events were held: 'close' follows them on release */
+  private _closeHeld = false
   private _ended = false
   private _ticking = false
-  private _inputPaused = false
+  /** @internal the one owner of reading (reading.ts) */
+  readonly _reader: ReadGate
 
   constructor (stream: Duplex, connection: ConnectionOptions, ctx: SocketContext, protocol: string,
-    extensions: string, log: Logger | null) {
+    extensions: string, log: Logger | null, start?: SocketStart) {
     super()
     this.id = (++nextId).toString(36)
     this.protocol = protocol
@@ -100,10 +115,18 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     this._log = log
     this._conn = new Connection(this, connection)
     this._openedAt = performance.now()
-    // reads into the shared buffer leave chunks the parser must copy from, never keep
-    this._conn.parser.transient = attach(stream, this)
-    if ((connection.heartbeatInterval ?? 0) > 0) this._startTicking()
+    this._reader = new ReadGate(stream)
+    if (start?.hold === true) this._held = []
     ctx.registry?.add(this)
+    // Nothing is read until the bytes that came with the handshake are parsed: they come first.
+    const shared = attach(stream, this, start?.sharedReads ?? true)
+    stream.pause()
+    const head = start?.head
+    if (head !== undefined && head.length !== 0) this._onData(head)
+    // reads into the shared buffer leave chunks the parser must copy from, never keep
+    this._conn.parser.transient = shared
+    if ((connection.heartbeatInterval ?? 0) > 0) this._startTicking()
+    this._reader.start()
   }
 
   get readyState (): ReadyState { return this._conn.readyState }
@@ -195,6 +218,19 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     this._stream.destroy()
   }
 
+  /** Stop reading from the peer until `resume()` (as ws): TCP backpressure reaches the sender. */
+  pause (): void {
+    if (this._conn.readyState === CONNECTING || this._conn.readyState === CLOSED) return
+    this._reader.block(READ_CONSUMER)
+  }
+
+  resume (): void {
+    this._reader.unblock(READ_CONSUMER)
+  }
+
+  /** Whether `pause()` is in effect. */
+  get isPaused (): boolean { return this._reader.has(READ_CONSUMER) }
+
   // ---- pub/sub ----
 
   /** Subscribe to `topic`; true if newly subscribed. Closing the socket unsubscribes it. */
@@ -222,9 +258,9 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   /** @internal */
   onMessage (data: Buffer, isBinary: boolean): void {
     if (this._held !== null) {
-      this._held.push(data, isBinary)
+      this._held.push(HELD_MESSAGE, data, isBinary)
       this._heldBytes += data.length
-      if (this._heldBytes > HOLD_PAUSE_BYTES) this._stream.pause()
+      if (this._heldBytes > HOLD_PAUSE_BYTES) this._reader.block(READ_HELD)
       return
     }
     this._deliver(data, isBinary)
@@ -232,12 +268,14 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 
   /** @internal */
   onPing (data: Buffer): void {
-    this._control('ping', this._ctx.handlers?.ping, data)
+    if (this._held !== null) this._held.push(HELD_PING, data, false)
+    else this._control('ping', this._ctx.handlers?.ping, data)
   }
 
   /** @internal */
   onPong (data: Buffer): void {
-    this._control('pong', this._ctx.handlers?.pong, data)
+    if (this._held !== null) this._held.push(HELD_PONG, data, false)
+    else this._control('pong', this._ctx.handlers?.pong, data)
   }
 
   /** A control frame to the route's handler and the listeners; what they throw goes to the error handler. */
@@ -272,7 +310,8 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   /** @internal */
   onError (err: WebSocketError): void {
     this._ctx.onProtocolError(this, err)
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    if (this._held !== null) this._held.push(HELD_ERROR, err, false)
+    else if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
   // ---- stream events (shared listeners in transport.ts) ----
@@ -288,8 +327,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     const parser = this._conn.parser
     if (parser.isPaused && parser.backlogLength > BACKLOG_PAUSE_BYTES) {
       // a peer must not grow the backlog without bound while a message inflates: stop reading TCP
-      this._inputPaused = true
-      this._stream.pause()
+      this._reader.block(READ_INFLATING)
     }
     this._flush()
   }
@@ -306,10 +344,16 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     conn.transportClosed()
     detach(this._stream)
     if (this._ticking) stopTicking(this)
-    this._held = null
     this._ctx.registry?.delete(this)
     this._ctx.pubsub?.unsubscribeAll(this)
     this._ctx.onClosed?.(this, conn.closeCode)
+    // what arrived before the close is delivered before it
+    if (this._held !== null) this._closeHeld = true
+    else this._emitClose()
+  }
+
+  private _emitClose (): void {
+    const conn = this._conn
     const reason = conn.closeReason === '' ? EMPTY : Buffer.from(conn.closeReason)
     const h = this._ctx.handlers
     try {
@@ -326,6 +370,8 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 
   /** @internal */
   _onDrain (): void {
+    this._conn.outputDrained()
+    if (this._reader.has(READ_OUTPUT) && this.bufferedAmount <= this._ctx.maxBackpressure) this._reader.unblock(READ_OUTPUT)
     const h = this._ctx.handlers
     try {
       if (h?.drain !== undefined) h.drain(this)
@@ -336,10 +382,8 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   /** @internal write everything queued in one go */
   _flush (): void {
     this._flushQueued = false
-    if (this._inputPaused && !this._conn.parser.isPaused) {
-      this._inputPaused = false
-      this._stream.resume()
-    }
+    const reader = this._reader
+    if (reader.has(READ_INFLATING) && !this._conn.parser.isPaused) reader.unblock(READ_INFLATING)
     const chunks = this._conn.writer.take()
     if (chunks === null) return
     const stream = this._stream
@@ -352,12 +396,20 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     const n = chunks.length
     if (n === 1) {
       stream.write(chunks[0], done)
+    } else {
+      stream.cork()
+      for (let i = 0; i < n - 1; i++) stream.write(chunks[i])
+      stream.write(chunks[n - 1], done)
+      stream.uncork()
+    }
+    // Control frames count toward the output bound: a peer that sends pings (or anything we
+    // answer) and never reads what we write stops being read until it does ('drain').
+    if (stream.writableLength === 0) {
+      this._conn.outputDrained()
       return
     }
-    stream.cork()
-    for (let i = 0; i < n - 1; i++) stream.write(chunks[i])
-    stream.write(chunks[n - 1], done)
-    stream.uncork()
+    this._conn.outputBacklogged = true
+    if (this.bufferedAmount > this._ctx.maxBackpressure) reader.block(READ_OUTPUT)
   }
 
   /** @internal */
@@ -378,10 +430,19 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     if (held === null) return
     this._held = null
     this._heldBytes = 0
-    for (let i = 0; i < held.length && this._conn.readyState !== CLOSED; i += 2) {
-      this._deliver(held[i] as Buffer, held[i + 1] as boolean)
+    for (let i = 0; i < held.length; i += 3) {
+      const kind = held[i]
+      if (kind === HELD_MESSAGE) this._deliver(held[i + 1] as Buffer, held[i + 2] as boolean)
+      else if (kind === HELD_PING) this._control('ping', this._ctx.handlers?.ping, held[i + 1] as Buffer)
+      else if (kind === HELD_PONG) this._control('pong', this._ctx.handlers?.pong, held[i + 1] as Buffer)
+      else if (this.listenerCount('error') > 0) this.emit('error', held[i + 1])
     }
-    if (this._stream.isPaused()) this._stream.resume()
+    if (this._closeHeld) {
+      this._closeHeld = false
+      this._emitClose()
+      return
+    }
+    this._reader.unblock(READ_HELD)
   }
 
   private _deliver (data: Buffer, isBinary: boolean): void {
@@ -413,6 +474,10 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set()
+const HELD_MESSAGE = 0
+const HELD_PING = 1
+const HELD_PONG = 2
+const HELD_ERROR = 3
 
 const silentLogger: Logger = { debug () {}, info () {}, warn () {}, error () {} }
 

@@ -24,7 +24,7 @@ export function createWebSocketStream (socket: WebSocket, options: WebSocketStre
     read () {
       if (paused) {
         paused = false
-        socket._stream.resume()
+        socket.resume()
       }
     },
     write (chunk: Buffer | string, _encoding, callback) {
@@ -47,7 +47,7 @@ export function createWebSocketStream (socket: WebSocket, options: WebSocketStre
   socket.on('message', (data: Buffer) => {
     if (!stream.push(data) && !paused) {
       paused = true
-      socket._stream.pause()
+      socket.pause()
     }
   })
   socket.once('close', () => { stream.push(null) })

@@ -25,6 +25,7 @@ t.test('attached TCP streams read into one shared buffer and report data, end, d
   const chunks: Buffer[] = []
   owner._onData = chunk => { chunks.push(chunk); owner.events.push(`data:${chunk.toString()}`) }
   t.equal(attach(a, owner), true, 'a plain TCP socket reads into the shared buffer')
+  a.resume() // attach never starts reading: the socket's read gate does
   t.equal((a as Socket & { [kWebSocket]?: TransportOwner })[kWebSocket], owner)
   t.equal(a.listenerCount('data'), 0, 'no data listener: bytes skip the Readable machinery')
   const other = new RecordingOwner()
@@ -32,6 +33,7 @@ t.test('attached TCP streams read into one shared buffer and report data, end, d
   other._onData = chunk => { otherChunks.push(chunk) }
   const [c, d] = await tcpPair(t)
   t.equal(attach(c, other), true)
+  c.resume()
 
   b.write('hello')
   await waitFor(() => owner.events.length === 1, 2000)
@@ -66,6 +68,7 @@ t.test('streams without a TCP handle, or with bytes already buffered, keep one s
   const [left, right] = duplexPair()
   const owner = new RecordingOwner()
   t.equal(attach(left, owner), false, 'an in-memory stream has no handle to read into')
+  left.resume()
   const listener = left.listeners('data')[0]
   t.type(listener, 'function')
   right.write('over the pair')

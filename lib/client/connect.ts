@@ -173,17 +173,13 @@ class Opening {
     }
     this.finish()
     socket.setNoDelay(true)
-    // Keep the bytes after the 101 (and anything arriving meanwhile) until the caller's code
-    // after `await connect()` has attached its listeners: the stream stays paused until then.
-    socket.pause()
+    // The bytes that came with the 101 are parsed before anything read later; the messages in
+    // them (and after) are held until the caller's code after `await connect()` has attached
+    // its listeners, then delivered in order.
     const ws = new WebSocket(socket, { ...settings.connection, deflate: extensions.deflate }, clientContext(settings),
-      protocol, extensions.header, settings.log)
+      protocol, extensions.header, settings.log, { head, hold: true })
     this.resolve(ws)
-    setImmediate(() => {
-      if (socket.destroyed) return
-      if (head.length > 0) ws._onData(head)
-      socket.resume()
-    })
+    setImmediate(releaseHeld, ws)
   }
 
   private onResponse (target: WebSocketTarget, res: IncomingMessage, key: string): void {
@@ -259,4 +255,9 @@ class Opening {
     this.finish()
     this.reject(err)
   }
+}
+
+/** Deliver what arrived with and after the 101, once the caller's listeners are attached. */
+function releaseHeld (ws: WebSocket): void {
+  ws._release()
 }

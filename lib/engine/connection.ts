@@ -46,6 +46,16 @@ export interface ConnectionOptions {
   pongTimeout?: number
   /** pings awaiting a pong at once (default 16) */
   maxPendingPings?: number
+  /**
+   * automatic pongs queued while the transport holds output the peer has not read (the host
+   * sets `outputBacklogged`, and reports the end of it with `outputDrained()`) before the peer
+   * counts as flooding: default 100, 0 for no limit
+   */
+  maxPendingAutoPongs?: number
+  /** past maxPendingAutoPongs: fail the connection (1008, default) or answer no more pings until drained */
+  dropExcessPongs?: boolean
+  /** most frames one message may arrive in, empty ones included (default 65536, 0: no limit) */
+  maxFragments?: number
   /** split outgoing messages larger than this into frames of this size, 0 for never (default 0) */
   fragmentSize?: number
   /** clock in ms, for round-trip times (default performance.now) */
@@ -65,6 +75,12 @@ interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, r
 
 
 const EMPTY = Buffer.alloc(0)
+/** as ws 8.23 (which closes past 60): a peer that reads nothing cannot make us queue pongs for ever */
+export const DEFAULT_MAX_PENDING_AUTO_PONGS = 100
+/** compressed bytes gathered before one inflate job: big enough that small frames share a job */
+const INFLATE_BATCH = 64 * 1024
+/** compressed bytes waiting behind a running inflate before the parser stops taking more */
+const INFLATE_WAITING_MAX = 256 * 1024
 const defaultNow = (): number => performance.now()
 
 export class Connection implements FrameHandler {
@@ -98,6 +114,18 @@ export class Connection implements FrameHandler {
   queuedBytes = 0
   private sentCallbacks: SentCallback[] | null = null
   private endAfterClose = false
+  private pendingAutoPongs = 0
+  private readonly maxPendingAutoPongs: number
+  private readonly dropExcessPongs: boolean
+  // A compressed message's payload waits here (copied) while an inflate of an earlier part runs:
+  // one zlib job per batch, never one per frame, so a message in many tiny frames costs O(bytes).
+  private inflateInput: Buffer[] = []
+  private inflateInputBytes = 0
+  /** the message's last frame has arrived (its payload is in inflateInput or being inflated) */
+  private inflateLastSeen = false
+  private inflating = false
+  /** the message being inflated is text (the parser's opcode is gone once its last frame is read) */
+  private inflatingText = false
 
   constructor (host: ConnectionHost, options: ConnectionOptions) {
     this.host = host
@@ -108,8 +136,12 @@ export class Connection implements FrameHandler {
     this.fragmentSize = options.fragmentSize ?? 0
     this.now = options.now ?? defaultNow
     this.deflate = options.deflate ?? null
+    this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS
+    this.dropExcessPongs = options.dropExcessPongs === true
     this.writer = new FrameWriter(this.role)
-    this.parser = new FrameParser(this, { role: this.role, maxPayload: this.maxPayload, allowRsv1: this.deflate !== null })
+    this.parser = new FrameParser(this, {
+      role: this.role, maxPayload: this.maxPayload, allowRsv1: this.deflate !== null, maxFragments: options.maxFragments
+    })
     const heartbeat = options.heartbeatInterval ?? 0
     this.pings = new PingTracker(heartbeat, options.pongTimeout ?? heartbeat, options.maxPendingPings ?? 16, this.now())
   }
@@ -124,7 +156,7 @@ export class Connection implements FrameHandler {
   onDataPiece (piece: Buffer, frameDone: boolean, messageDone: boolean): void {
     const parser = this.parser
     const isText = parser.messageOpcode === OPCODE_TEXT
-    if (parser.compressed) return this.inflatePiece(piece, messageDone, isText)
+    if (parser.compressed) return this.inflatePiece(piece, messageDone)
     // Section 8.1: fail fast on the first invalid byte, even in the middle of a fragment.
     if (isText && !this.utf8.write(piece, 0, piece.length)) return this.fail('WS_ERR_INVALID_UTF8')
     if (messageDone) {
@@ -147,7 +179,15 @@ export class Connection implements FrameHandler {
   onControlFrame (opcode: number, payload: Buffer): void {
     if (opcode === OPCODE_PING) {
       // Section 5.5.2: answer with a pong carrying the same payload, unless we are closing.
-      if (this.autoPong && !this.closeFrameSent) this.queueControl(OPCODE_PONG, payload)
+      if (this.autoPong && !this.closeFrameSent) {
+        if (!this.outputBacklogged || this.maxPendingAutoPongs === 0 || this.pendingAutoPongs < this.maxPendingAutoPongs) {
+          if (this.outputBacklogged) this.pendingAutoPongs++
+          this.queueControl(OPCODE_PONG, payload)
+        } else if (!this.dropExcessPongs) {
+          // a peer that pings and never reads the pongs would grow our output without bound
+          return this.fail('WS_ERR_TOO_MANY_PINGS', `${this.pendingAutoPongs} pongs not yet written`)
+        }
+      }
       this.host.onPing(payload)
     } else if (opcode === OPCODE_PONG) {
       this.pings.pong(payload, this.now())
@@ -162,25 +202,74 @@ export class Connection implements FrameHandler {
   }
 
   /**
-   * RFC 7692 section 7.2.2: a compressed message is inflated as its pieces arrive, so that one
-   * inflating past maxPayload fails (1009) without the rest being inflated. The parser pauses at
-   * the end of the message until it is delivered, so nothing overtakes it.
+   * Whether the transport holds output the peer has not taken (set by the host after each write).
+   * Only while it does do automatic pongs count as pending: a burst of pings from a peer that
+   * reads is answered in full, a flood from one that does not is cut off.
    */
-  private inflatePiece (piece: Buffer, last: boolean, isText: boolean): void {
-    if (last) this.parser.pause()
-    // zlib reads its input later, on the thread pool: a view of a reused buffer must be copied
-    const input = this.parser.transient ? Buffer.from(piece) : piece
+  outputBacklogged = false
+
+  /** The transport took everything queued so far: automatic pongs are no longer pending. */
+  outputDrained (): void {
+    this.outputBacklogged = false
+    this.pendingAutoPongs = 0
+  }
+
+  /**
+   * RFC 7692 section 7.2.2: a compressed message is inflated as its pieces arrive, so that one
+   * inflating past maxPayload fails (1009) without the rest being inflated. Pieces are gathered
+   * into batches (one zlib job per INFLATE_BATCH bytes or per message, whatever the frames), the
+   * parser stops taking more while too much waits behind a running job, and it pauses at the end
+   * of the message until the message is delivered, so nothing overtakes it.
+   */
+  private inflatePiece (piece: Buffer, last: boolean): void {
+    this.inflatingText = this.parser.messageOpcode === OPCODE_TEXT
+    if (piece.length !== 0) {
+      // zlib reads its input later, on the thread pool: keep a copy, never a view of the chunk
+      this.inflateInput.push(Buffer.from(piece))
+      this.inflateInputBytes += piece.length
+    }
+    if (last) {
+      this.inflateLastSeen = true
+      this.parser.pause()
+    } else if (this.inflating && this.inflateInputBytes >= INFLATE_WAITING_MAX) {
+      this.parser.pause()
+    }
+    this.pumpInflate()
+  }
+
+  /** Start the next inflate job if none runs and a batch (or the end of the message) is there. */
+  private pumpInflate (): void {
+    if (this.inflating) return
+    const last = this.inflateLastSeen
+    if (!last && this.inflateInputBytes < INFLATE_BATCH) return
+    const parts = this.inflateInput
+    const input = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.inflateInputBytes)
+    this.inflateInput = []
+    this.inflateInputBytes = 0
+    this.inflating = true
+    const isText = this.inflatingText
     ;(this.deflate as PerMessageDeflate).decompress(input, last, (err, out) => this.onInflated(err, out, last, isText))
   }
 
   private onInflated (err: Error | null, out: Buffer | undefined, last: boolean, isText: boolean): void {
+    this.inflating = false
     if (this.readyState === CLOSED || this.parser.stopped) return
     if (err !== null) return this.failWith(err instanceof WebSocketError ? err : wsError('WS_ERR_INFLATE', err.message))
     if (out !== undefined && out.length !== 0) {
       if (isText && !this.utf8.write(out, 0, out.length)) return this.fail('WS_ERR_INVALID_UTF8')
       this.assembler.append(out, this.assembler.length + out.length, this.maxPayload)
     }
-    if (!last) return
+    if (!last) {
+      this.pumpInflate()
+      // the parser stopped taking pieces while too much waited: take more now
+      if (!this.inflateLastSeen && this.parser.isPaused && this.inflateInputBytes < INFLATE_WAITING_MAX) {
+        this.parser.resume()
+        this.host.onOutput()
+      }
+      return
+    }
+    this.inflateLastSeen = false
+    this.inflatingText = false
     if (isText && !this.utf8.end()) return this.fail('WS_ERR_INVALID_UTF8', 'message ends inside a sequence')
     this.host.onMessage(this.assembler.take(), !isText)
     this.parser.resume()
@@ -205,6 +294,7 @@ export class Connection implements FrameHandler {
     // Section 5.5.1: nothing after a close frame is processed.
     this.parser.stop()
     this.assembler.clear()
+    this.dropInflateInput()
     // Section 5.5.1: answer a close we did not start, echoing its code.
     if (!this.closeFrameSent) this.sendCloseFrame(code === CLOSE_NO_STATUS ? 0 : code, '')
     this.readyState = CLOSING
@@ -391,6 +481,7 @@ export class Connection implements FrameHandler {
     this.readyState = CLOSED
     this.parser.stop()
     this.assembler.clear()
+    this.dropInflateInput()
     this.writer.discard()
     const cbs = this.takeSentCallbacks()
     // an Error (and its stack trace) only when a callback is there to be told: not on every close
@@ -433,6 +524,7 @@ export class Connection implements FrameHandler {
     if (this.readyState === CLOSED) return
     this.parser.stop()
     this.assembler.clear()
+    this.dropInflateInput()
     this.dropSendQueue(err)
     const closeCode = err.closeCode
     if (!this.closeFrameSent && closeCode !== undefined && isValidCloseCode(closeCode)) {
@@ -467,6 +559,12 @@ export class Connection implements FrameHandler {
 
   private writeCloseFrame (payload: Buffer): void {
     this.queueControl(OPCODE_CLOSE, payload)
+  }
+
+  private dropInflateInput (): void {
+    this.inflateInput = []
+    this.inflateInputBytes = 0
+    this.inflateLastSeen = false
   }
 
   private dropSendQueue (err: Error): void {

@@ -39,7 +39,12 @@ export interface ParserOptions {
   maxPayload: number
   /** whether RSV1 may be set (permessage-deflate was negotiated, RFC 7692 section 6) */
   allowRsv1?: boolean
+  /** most frames one message may arrive in, empty ones included (default 65536, 0: no limit) */
+  maxFragments?: number
 }
+
+/** Enough for 4 MiB in 64-byte frames (the smallest the Autobahn testsuite sends), no more. */
+export const DEFAULT_MAX_FRAGMENTS = 65536
 
 const STATE_HEADER = 0
 const STATE_PAYLOAD = 1
@@ -55,6 +60,8 @@ export class FrameParser {
   compressed = false
   /** payload bytes of the message in progress counted so far, for the maxPayload check */
   messageLength = 0
+  /** frames of the message in progress so far, for the maxFragments check */
+  messageFrames = 0
   /** chunks are reused once `push` returns: keep copies, never views (see the top of the file) */
   transient = false
 
@@ -62,6 +69,7 @@ export class FrameParser {
   private readonly handler: FrameHandler
   private readonly expectMask: boolean
   private maxPayload: number
+  private readonly maxFragments: number
   private allowRsv1: boolean
   // current frame
   private opcode = 0
@@ -85,6 +93,7 @@ export class FrameParser {
     this.expectMask = options.role === 'server'
     this.maxPayload = options.maxPayload
     this.allowRsv1 = options.allowRsv1 === true
+    this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS
   }
 
   /** Enable RSV1 once an extension that defines it has been negotiated. */
@@ -116,7 +125,8 @@ export class FrameParser {
         if (this.paused) {
           // what push() kept of the chunk that paused us comes first, then the chunks after it
           const rest = backlog.slice(i)
-          this.backlog = this.backlog === null ? rest : this.backlog.concat(rest)
+          const kept = this.backlog as Buffer[] | null // push() may have set it meanwhile
+          this.backlog = kept === null ? rest : kept.concat(rest)
           return
         }
         this.push(backlog[i])
@@ -212,12 +222,18 @@ export class FrameParser {
     } else if (opcode === OPCODE_CONTINUATION) {
       // Section 5.4: a continuation needs a fragmented message in progress.
       if (this.messageOpcode === 0) return this.fail('WS_ERR_UNEXPECTED_CONTINUATION')
+      // Every frame counts, empty ones too: a message in millions of empty frames costs the
+      // reader work per frame while adding nothing toward maxPayload.
+      if (++this.messageFrames > this.maxFragments && this.maxFragments > 0) {
+        return this.fail('WS_ERR_TOO_MANY_FRAGMENTS', `more than ${this.maxFragments} frames`)
+      }
     } else if (opcode === OPCODE_TEXT || opcode === OPCODE_BINARY) {
       // Section 5.4: fragments of one message MUST NOT be interleaved with another message.
       if (this.messageOpcode !== 0) return this.fail('WS_ERR_EXPECTED_CONTINUATION')
       this.messageOpcode = opcode
       this.compressed = rsv1
       this.messageLength = 0
+      this.messageFrames = 1
     } else {
       return this.fail('WS_ERR_INVALID_OPCODE', `0x${opcode.toString(16)}`)
     }
@@ -292,6 +308,7 @@ export class FrameParser {
     this.handler.onDataPiece(piece, true, true)
     this.messageOpcode = 0
     this.messageLength = 0
+    this.messageFrames = 0
     this.compressed = false
   }
 

@@ -91,10 +91,11 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
         return
       }
       const ws = new WebSocket(clientSide, { role: 'client' }, clientContext, fields['sec-websocket-protocol'] ?? '',
-        fields['sec-websocket-extensions'] ?? '', null)
+        fields['sec-websocket-extensions'] ?? '', null, { head: rest, hold: true })
       options.onInit?.(ws)
       resolve(ws)
-      if (rest.length > 0) ws._onData(rest)
+      // messages (a welcome sent in open) wait for the caller's listeners after `await injectWS()`
+      setImmediate(() => ws._release())
     }
     const onEnd = (): void => fail(wsError('WS_ERR_CLIENT_HANDSHAKE', 'connection closed during the handshake'))
     const cleanup = (): void => {

@@ -215,12 +215,10 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     heartbeatInterval: options.heartbeatInterval,
     pongTimeout: options.pongTimeout,
     deflate
-  }, state.ctx, protocol, extensions, request.log)
+  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true })
+  // Messages arriving before the handler (or an async open) has settled are held, then delivered
+  // in order; the bytes that came with the request (pending.head) were parsed before any read.
   ws.log.debug({ url: request.url, protocol }, 'websocket open')
-
-  // Messages arriving before the handler (or an async open) has settled are held, then delivered in order.
-  ws._hold()
-  if (pending.head.length > 0) ws._onData(pending.head)
   let result: unknown
   try {
     result = state.handler !== null ? state.handler.call(fastify, ws, request) : hooks.open?.(ws, request)
