@@ -155,22 +155,30 @@ t.test('the ws package accepts our masked frames and its replies reach us', asyn
   t.equal(reason.toString(), 'done')
 })
 
-t.test('frames sent by the client are masked on the wire (RFC 6455 section 5.3)', async t => {
+t.test('frames sent by the client are masked on the wire, each with its own nonzero key (RFC 6455 section 5.3)', async t => {
+  const COUNT = 200
   const wire: Buffer[] = []
+  let seen = 0
   const { url } = await rawServer(t, (socket, key) => {
     socket.write(accept101(key))
     socket.on('data', chunk => {
       wire.push(chunk)
-      if (Buffer.concat(wire).length >= 2 + 4 + 5) socket.end()
+      seen += chunk.length
+      // each frame: 2 header bytes, 4 of key, 5 of payload
+      if (seen >= COUNT * (2 + 4 + 5)) socket.end()
     })
   })
   const ws = await connect(url)
-  ws.send('hello')
+  for (let i = 0; i < COUNT; i++) ws.send('hello')
   await closed(ws)
-  const [f] = decodeFrames(Buffer.concat(wire))
-  t.equal(f.masked, true)
-  t.equal(f.opcode, 1)
-  t.equal(f.payload.toString(), 'hello')
+  const frames = decodeFrames(Buffer.concat(wire)).slice(0, COUNT)
+  t.equal(frames.length, COUNT)
+  t.ok(frames.every(f => f.masked && f.opcode === 1 && f.payload.toString() === 'hello'), 'every frame is a masked "hello"')
+  // section 5.3: a fresh, unpredictable key per frame; a constant key (zeros or not) fails here,
+  // and 200 random 32-bit keys repeat about once in 200,000 runs
+  const keys = frames.map(f => f.key?.toString('hex'))
+  t.notOk(keys.includes('00000000'), 'no all-zero key')
+  t.equal(new Set(keys).size, COUNT, `${COUNT} frames, ${new Set(keys).size} distinct keys`)
 })
 
 t.test('the server selects one of the offered subprotocols', async t => {

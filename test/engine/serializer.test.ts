@@ -71,6 +71,23 @@ t.test('the client masks every frame with a fresh key and never modifies the cal
   t.equal(small.toString(), 'small payload')
 })
 
+t.test('client mask keys are unpredictable: 1,000 frames carry 1,000 different keys, none all-zero (RFC 6455 section 5.3)', async t => {
+  // Section 5.3: a fresh key per frame, from a strong source of entropy, that the application
+  // cannot predict. A constant key (all-zero, or any other) or a short cycle fails here; two equal
+  // keys among 1,000 random 32-bit ones happen about once in 8,600 runs, so one repeat is allowed.
+  const w = new FrameWriter('client')
+  const payload = Buffer.from('the same payload every time')
+  for (let i = 0; i < 1000; i++) w.frame(1, true, false, payload)
+  const wire = Buffer.concat(w.take()!)
+  const frames = decodeFrames(wire)
+  t.equal(frames.length, 1000)
+  const keys = frames.map(f => f.key?.toString('hex') ?? 'unmasked')
+  t.equal(keys.filter(k => k === '00000000' || k === 'unmasked').length, 0, 'no frame unmasked or masked with zeros')
+  t.ok(new Set(keys).size >= 999, `${new Set(keys).size} distinct keys in 1,000 frames`)
+  t.ok(frames.every(f => f.payload.equals(payload)), 'every frame unmasks to the payload')
+  t.equal(wire.indexOf(payload), -1, 'the payload never appears in clear on the wire')
+})
+
 t.test('raw frames are queued as they are', async t => {
   const w = new FrameWriter('server')
   const pre = buildFrame(1, true, false, Buffer.from('shared'))

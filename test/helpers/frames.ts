@@ -56,7 +56,8 @@ export function splitAt (buf: Buffer, points: number[]): Buffer[] {
   return out
 }
 
-export interface DecodedFrame { fin: boolean, rsv: number, opcode: number, masked: boolean, payload: Buffer }
+/** `key`: the masking key as sent (null when unmasked); `payload` is unmasked. */
+export interface DecodedFrame { fin: boolean, rsv: number, opcode: number, masked: boolean, key: Buffer | null, payload: Buffer }
 
 /** Decode complete frames from bytes (test oracle for what the engine writes). */
 export function decodeFrames (buf: Buffer): DecodedFrame[] {
@@ -70,10 +71,10 @@ export function decodeFrames (buf: Buffer): DecodedFrame[] {
     if (len === 126) { len = buf.readUInt16BE(q); q += 2 } else if (len === 127) { len = Number(buf.readBigUInt64BE(q)); q += 8 }
     const masked = (b1 & 0x80) !== 0
     let key: Buffer | null = null
-    if (masked) { key = buf.subarray(q, q + 4); q += 4 }
+    if (masked) { key = Buffer.from(buf.subarray(q, q + 4)); q += 4 }
     const payload = Buffer.from(buf.subarray(q, q + len))
     if (key !== null) for (let i = 0; i < payload.length; i++) payload[i] ^= key[i % 4]
-    out.push({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0xf, masked, payload })
+    out.push({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0xf, masked, key, payload })
     p = q + len
   }
   return out
