@@ -14,87 +14,18 @@
 // answers the setup and then fails (the backoff only starts over once a connection stayed up).
 import type { PubSubAdapter, AdapterContext, DeliverFunction, PublishedMessage } from './adapter'
 import { encodeCommand, RespError, RespSkipped, type RespLimits, type RespValue } from './resp'
-import { envelopeHeader, openEnvelope, MAX_ENVELOPE_HEADER } from './envelope'
-import { parseRedisUrl, RedisLink, type LinkEvents, type RedisTarget } from './redis-link'
+import { envelopeHeader, openEnvelope } from './envelope'
+import { RedisLink, type LinkEvents, type RedisTarget } from './redis-link'
+import { messageBytesFor, replyBytesFor, resolveRedisOptions, type RedisAdapterLogger, type RedisAdapterOptions } from './redis-options'
 import { wsError, WebSocketError } from '../errors'
-import { DEFAULT_MAX_PAYLOAD } from '../engine/constants'
 
-/** What the adapter logs: a pino logger (`app.log`) fits. */
-export interface RedisAdapterLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-  error (obj: object, msg: string): void
-}
-
-export interface RedisAdapterOptions {
-  /** `redis://[[user]:password@]host[:port][/db]` (default redis://127.0.0.1:6379) */
-  url?: string
-  /** prepended to every topic to make its channel (default 'fastify-rfc6455:') */
-  channelPrefix?: string
-  /** ms for one connection attempt, TCP and AUTH/SELECT/PING included (default 10000) */
-  connectTimeout?: number
-  /** first delay before reconnecting, ms; doubled per failed attempt (default 100) */
-  minReconnectDelay?: number
-  /** longest delay between reconnect attempts, ms (default 5000) */
-  maxReconnectDelay?: number
-  /**
-   * ms a connection must stay up before the reconnect delay starts over from minReconnectDelay
-   * (default 10000): a server that answers the setup and then fails is retried ever more slowly
-   */
-  backoffResetAfter?: number
-  /**
-   * Largest pub/sub message, envelope included, in bytes (default: the plugin's maxPayload plus
-   * 514 bytes of envelope). Larger publishes are not sent; larger messages from Redis are read
-   * and dropped as they arrive, never held (WS_ERR_REDIS_MESSAGE_TOO_BIG, logged).
-   */
-  maxMessageBytes?: number
-  /** most array elements in one Redis reply, nested ones included (default 1024; ours hold 3) */
-  maxReplyElements?: number
-  /** deepest array nesting in one Redis reply (default 4; ours are 1 deep) */
-  maxReplyDepth?: number
-  /** most bytes one Redis reply may hold (default 2 x maxMessageBytes + 64 KiB) */
-  maxReplyBytes?: number
-  /**
-   * Bytes of publishes held for Redis (default 16 MiB): waiting for a reconnect (beyond it the
-   * oldest are dropped) or unsent on a connection Redis does not read fast enough (beyond it new
-   * ones are dropped). A streak of drops is logged when it starts and, with its count, when it ends.
-   */
-  maxQueueBytes?: number
-  /** where connection changes, drops and malformed messages are logged (default: process warnings) */
-  logger?: RedisAdapterLogger
-}
+export type { RedisAdapterLogger, RedisAdapterOptions } from './redis-options'
 
 const PUBLISH = Buffer.from('PUBLISH')
 const MESSAGE = Buffer.from('message')
 const EMPTY = Buffer.alloc(0)
 /** channels per SUBSCRIBE when subscribing again after a reconnect */
 const RESUBSCRIBE_BATCH = 1000
-
-const warningLogger: RedisAdapterLogger = {
-  info () {},
-  warn (obj, msg) { emitWarning(obj, msg) },
-  error (obj, msg) { emitWarning(obj, msg) }
-}
-
-function emitWarning (obj: object, msg: string): void {
-  const err = (obj as { err?: unknown }).err
-  process.emitWarning(err instanceof Error ? `${msg}: ${err.message}` : msg, 'RedisAdapterWarning')
-}
-
-function nonNegative (value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw wsError('WS_ERR_INVALID_OPTION', `redisAdapter ${name} must be a number >= 0`)
-  }
-  return value
-}
-
-function positiveInteger (value: number | undefined, name: string): number | undefined {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw wsError('WS_ERR_INVALID_OPTION', `redisAdapter ${name} must be an integer >= 1`)
-  }
-  return value
-}
 
 export class RedisAdapter implements PubSubAdapter {
   private readonly target: RedisTarget
@@ -126,34 +57,31 @@ export class RedisAdapter implements PubSubAdapter {
   private corked = false
 
   constructor (options: RedisAdapterOptions = {}) {
-    this.target = parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379')
-    this.prefix = options.channelPrefix ?? 'fastify-rfc6455:'
+    const o = resolveRedisOptions(options)
+    this.target = o.target
+    this.prefix = o.prefix
     this.prefixBytes = Buffer.from(this.prefix)
-    const connectTimeout = nonNegative(options.connectTimeout, 10_000, 'connectTimeout')
-    this.minReconnectDelay = nonNegative(options.minReconnectDelay, 100, 'minReconnectDelay')
-    this.maxReconnectDelay = Math.max(this.minReconnectDelay, nonNegative(options.maxReconnectDelay, 5000, 'maxReconnectDelay'))
-    this.maxQueueBytes = nonNegative(options.maxQueueBytes, 16 * 1024 * 1024, 'maxQueueBytes')
-    const backoffResetAfter = nonNegative(options.backoffResetAfter, 10_000, 'backoffResetAfter')
-    const maxMessageBytes = positiveInteger(options.maxMessageBytes, 'maxMessageBytes')
-    const maxReplyBytes = positiveInteger(options.maxReplyBytes, 'maxReplyBytes')
-    this.fixedMessageBytes = maxMessageBytes !== undefined
-    this.fixedReplyBytes = maxReplyBytes !== undefined
-    this.maxMessageBytes = maxMessageBytes ?? DEFAULT_MAX_PAYLOAD + MAX_ENVELOPE_HEADER
+    this.minReconnectDelay = o.minReconnectDelay
+    this.maxReconnectDelay = o.maxReconnectDelay
+    this.maxQueueBytes = o.maxQueueBytes
+    this.fixedMessageBytes = o.maxMessageBytes !== undefined
+    this.fixedReplyBytes = o.maxReplyBytes !== undefined
+    this.maxMessageBytes = o.maxMessageBytes ?? messageBytesFor()
     this.limits = {
       maxBulkLength: this.maxMessageBytes,
-      maxReplyBytes: maxReplyBytes ?? replyBytesFor(this.maxMessageBytes),
-      maxReplyElements: positiveInteger(options.maxReplyElements, 'maxReplyElements'),
-      maxReplyDepth: positiveInteger(options.maxReplyDepth, 'maxReplyDepth')
+      maxReplyBytes: o.maxReplyBytes ?? replyBytesFor(this.maxMessageBytes),
+      maxReplyElements: o.maxReplyElements,
+      maxReplyDepth: o.maxReplyDepth
     }
-    this.log = options.logger ?? warningLogger
+    this.log = o.log
     // one handler object for both connections and every reconnect
     const events: LinkEvents = {
       ready: link => this.linkReady(link),
       down: (link, wasReady, err) => this.linkDown(link, wasReady, err),
       reply: (link, value) => this.linkReply(link, value)
     }
-    this.publisher = new RedisLink('publisher', this.target, connectTimeout, backoffResetAfter, this.limits, events)
-    this.subscriber = new RedisLink('subscriber', this.target, connectTimeout, backoffResetAfter, this.limits, events)
+    this.publisher = new RedisLink('publisher', this.target, o.connectTimeout, o.backoffResetAfter, this.limits, events)
+    this.subscriber = new RedisLink('subscriber', this.target, o.connectTimeout, o.backoffResetAfter, this.limits, events)
   }
 
   /** Both connections are up (false while reconnecting). */
@@ -166,7 +94,7 @@ export class RedisAdapter implements PubSubAdapter {
     if (this.state !== 'idle') return Promise.reject(wsError('WS_ERR_INVALID_OPTION', 'a redisAdapter can be started once'))
     if (!this.fixedMessageBytes && context !== undefined) {
       // a message is at most what a client may send (maxPayload) in its envelope
-      this.maxMessageBytes = context.maxPayload + MAX_ENVELOPE_HEADER
+      this.maxMessageBytes = messageBytesFor(context.maxPayload)
       this.limits.maxBulkLength = this.maxMessageBytes
       if (!this.fixedReplyBytes) this.limits.maxReplyBytes = replyBytesFor(this.maxMessageBytes)
     }
@@ -361,11 +289,6 @@ export class RedisAdapter implements PubSubAdapter {
   private noteDrop (msg: string): void {
     if (this.dropped++ === 0) this.log.warn({ maxQueueBytes: this.maxQueueBytes }, msg)
   }
-}
-
-/** Two messages' worth (a channel and a payload) and room for the rest of the reply. */
-function replyBytesFor (maxMessageBytes: number): number {
-  return 2 * maxMessageBytes + 64 * 1024
 }
 
 /** A pub/sub adapter over Redis: `pubsub: redisAdapter({ url: 'redis://127.0.0.1:6379' })`. */
