@@ -3,7 +3,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
-import websocket from '../../lib/index'
+import websocket, { type WebSocket as ServerSocket } from '../../lib/index'
 import { RawClient, clientFrame, handshakeRequest, firstDifference } from '../helpers/raw-client'
 import { startServer, assertServerClosed, SMALL_MAX_PAYLOAD } from './fixture'
 
@@ -12,8 +12,17 @@ function headerOnly (opcode: number, length: number, fin = true): Buffer {
   return clientFrame(opcode, Buffer.alloc(length), fin).subarray(0, length < 126 ? 6 : length < 65536 ? 8 : 14)
 }
 
+/** The engine state behind a server socket (internals, read to check what a connection holds). */
+interface EngineInternals {
+  _conn: { parser: { stopped: boolean, backlogLength: number }, assembler: { length: number } }
+}
+
 t.test('limits', async t => {
-  const { port } = await startServer(t)
+  /** server sockets of /probe, in the order they opened */
+  const probed: ServerSocket[] = []
+  const { port } = await startServer(t, {}, app => {
+    app.get('/probe', { websocket: { open (socket) { probed.push(socket) }, message (s, d, b) { s.send(d, { binary: b }) } } })
+  })
 
   t.test('a message of exactly maxPayload bytes is accepted', async t => {
     const client = await RawClient.open(port, t, '/limited')
@@ -30,9 +39,18 @@ t.test('limits', async t => {
   })
 
   t.test('a header announcing 2^63-1 bytes is answered with 1009 and nothing is buffered', async t => {
-    const client = await RawClient.open(port, t)
+    const client = await RawClient.open(port, t, '/probe')
+    const socket = probed.shift() as unknown as EngineInternals
+    t.ok(socket !== undefined, 'the server socket is at hand')
+    // the header, its mask key, then 64 KiB of what would be payload: bytes the server could keep
     client.write(Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]))
+    client.write(randomBytes(64 * 1024))
     await assertServerClosed(t, client, 1009)
+    // what the connection holds of the message once it has failed: no parser backlog, no
+    // partly assembled message (not one byte of the 64 KiB, let alone the announced size)
+    t.equal(socket._conn.parser.stopped, true, 'the parser stopped at the header')
+    t.equal(socket._conn.parser.backlogLength, 0, 'no bytes held in the parser')
+    t.equal(socket._conn.assembler.length, 0, 'no message bytes assembled')
   })
 
   t.test('fragments adding up to more than maxPayload are answered with 1009', async t => {
