@@ -41,6 +41,11 @@ const clientContext: SocketContext = {
 export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
   path: string, options: InjectWSOptions = {}): Promise<WebSocket> {
   const [clientSide, serverSide] = duplexPair()
+  // An in-memory pair does not share a fate as a TCP connection does: when one side is destroyed
+  // (terminate(), a failed handshake) the other must see its connection gone, or app.close()
+  // waits out its closeTimeout for a peer that no longer exists.
+  clientSide.once('close', () => serverSide.destroy())
+  serverSide.once('close', () => clientSide.destroy())
   const key = generateKey()
   const headers: Record<string, string> = {
     host: 'localhost',

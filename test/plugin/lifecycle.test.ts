@@ -302,3 +302,27 @@ t.test('injectWS opens an echo socket without a port, and rejects a refusal with
   t.same(JSON.parse((err as InjectRefusedError).body), { error: 'no' })
   t.equal(server.app.websocketClients.size, 0)
 })
+
+t.test('injectWS delivers a welcome sent in open to listeners attached after the await, and terminate() reaches the server', async t => {
+  const serverCodes: number[] = []
+  const server = await startApp(t, app => {
+    app.get('/welcome', {
+      websocket: {
+        open (s) { s.send('welcome'); s.send(Buffer.from([1, 2, 3])) },
+        close (_s, code) { serverCodes.push(code) }
+      }
+    })
+  }, { plugin: { closeTimeout: 60_000 } })
+  const ws = await server.app.injectWS('/welcome')
+  const got: string[] = []
+  ws.on('message', (data: Buffer, isBinary: boolean) => got.push(isBinary ? `bin:${[...data].join(',')}` : data.toString()))
+  await waitFor(() => got.length === 2, 2000, 'both open messages')
+  t.same(got, ['welcome', 'bin:1,2,3'], 'both, in order')
+
+  ws.terminate()
+  await waitFor(() => serverCodes.length === 1, 2000, 'the server side closed')
+  t.same(serverCodes, [1006], 'the server saw the connection go, without a closing handshake')
+  t.equal(server.app.websocketClients.size, 0)
+  // with a 60 s closeTimeout, close() would wait it out if a socket were left behind
+  await server.app.close()
+})
