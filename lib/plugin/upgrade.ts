@@ -2,6 +2,12 @@
 // routing (params, hooks, schema validation, error handler) with a ServerResponse bound to the
 // raw socket, so a hook that replies or throws produces a real HTTP response on that socket.
 // The route handler (route.ts) completes the handshake; this file owns the socket until then.
+//
+// Whatever arrives, nothing here may throw out of the 'upgrade' emit: Node's HTTP server calls
+// the listener from its parser callback, so an exception there is uncaught and ends the process.
+// A socket that another 'upgrade' listener already answered is left to it; an upgrade request
+// pipelined behind a response still being written waits for that response (HTTP/1.1 answers
+// requests in order, RFC 9112 section 9.3.2), bounded by handshakeTimeout.
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -18,14 +24,35 @@ export interface PendingUpgrade {
   upgraded: boolean
   /** the handshake timeout fired: whatever the hooks do later is discarded */
   timedOut: boolean
+  /** Fastify routing has started: a ServerResponse of ours is bound to the socket */
+  routed: boolean
 }
 
 export type UpgradeRequest = IncomingMessage & { [kUpgrade]?: PendingUpgrade }
+
+/** The part of Fastify's logger this file uses. */
+export interface UpgradeLog {
+  debug (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
 
 export interface UpgradeState {
   handshakeTimeout: number
   closing: boolean
   routing: (req: IncomingMessage, res: ServerResponse) => void
+  /** where what never reaches the application is logged (refusals, failures of the listener) */
+  log?: UpgradeLog
+}
+
+const kWrittenBefore = Symbol('fastify-rfc6455.writtenBefore')
+
+/** The fields of Node's HTTP server socket this file reads (`_httpMessage`: the response being written). */
+type UpgradeSocket = Duplex & {
+  _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null
+  bytesWritten?: number
+  [kWrittenBefore]?: number
+  [kUpgrade]?: PendingUpgrade
 }
 
 /** Shared by every pending socket: a reset before the upgrade completes just tears it down. */
@@ -43,7 +70,7 @@ function onPendingSocketClose (this: Duplex & { [kUpgrade]?: PendingUpgrade }): 
 
 /** Write a raw HTTP refusal on an upgrade socket and close it once written. */
 export function refuseRaw (socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
-  if (socket.destroyed) return
+  if (socket.destroyed || socket.writableEnded) return
   const body = JSON.stringify({ statusCode: status, error: message })
   socket.end(buildHttpResponse(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }, body))
   // do not wait for a peer that never reads its response
@@ -56,7 +83,9 @@ function onHandshakeTimeout (pending: PendingUpgrade): void {
   pending.timer = null
   if (pending.upgraded) return
   pending.timedOut = true
-  refuseRaw(pending.socket, 503, 'WebSocket handshake timed out')
+  // still behind another response being written: a 503 now would land inside it
+  if (!pending.routed && (pending.socket as UpgradeSocket)._httpMessage != null) pending.socket.destroy()
+  else refuseRaw(pending.socket, 503, 'WebSocket handshake timed out')
 }
 
 function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade }): void {
@@ -69,27 +98,99 @@ function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade
   }
 }
 
+/**
+ * Prepended to the server's 'upgrade' listeners: notes what the socket had written when the
+ * event began, so that a listener running before ours and answering the request is noticed.
+ */
+export function markUpgrade (_req: IncomingMessage, socket: Duplex): void {
+  const s = socket as UpgradeSocket
+  s[kWrittenBefore] = s.bytesWritten ?? 0
+}
+
+/** Why this socket is not ours to answer (another listener has it, or it is gone), or null. */
+function takenBy (req: IncomingMessage, socket: UpgradeSocket): string | null {
+  const before = socket[kWrittenBefore]
+  socket[kWrittenBefore] = undefined
+  if (socket.destroyed) return 'the socket is already destroyed'
+  if (socket.writableEnded || !socket.writable) return 'the socket is already ended'
+  if (socket[kUpgrade] !== undefined) return 'the upgrade event came twice for this socket'
+  if (socket._httpMessage != null && socket._httpMessage.req === req) return 'another listener is answering it'
+  if (before !== undefined && socket.bytesWritten !== before) return 'another listener wrote to the socket'
+  if (socket.readableFlowing === true || socket.listenerCount('data') > 0) return 'another listener reads the socket'
+  return null
+}
+
 export function createUpgradeListener (state: UpgradeState): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return function onUpgrade (req: UpgradeRequest, socket: Duplex, head: Buffer): void {
-    socket.on('error', onPendingSocketError)
-    if (state.closing) {
-      refuseRaw(socket, 503, 'Server is shutting down')
-      return
+    try {
+      startUpgrade(state, req, socket as UpgradeSocket, head)
+    } catch (err) {
+      failUpgrade(state, req, socket, err)
     }
-    const pending: PendingUpgrade = { socket, head, timer: null, upgraded: false, timedOut: false }
-    pending.timer = setTimeout(onHandshakeTimeout, state.handshakeTimeout, pending)
-    ;(socket as Duplex & { [kUpgrade]?: PendingUpgrade })[kUpgrade] = pending
-    socket.once('close', onPendingSocketClose)
-    req[kUpgrade] = pending
-
-    const res = new ServerResponse(req) as ServerResponse & { [kUpgrade]?: PendingUpgrade }
-    // a refusal closes the connection: no keep-alive on a socket that asked to upgrade
-    res.shouldKeepAlive = false
-    res.assignSocket(socket as Socket)
-    res[kUpgrade] = pending
-    res.on('finish', onRefusalFinished)
-    state.routing(req, res)
   }
+}
+
+function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: UpgradeSocket, head: Buffer): void {
+  const taken = takenBy(req, socket)
+  if (taken !== null) {
+    state.log?.debug({ url: req.url, reason: taken }, 'WebSocket upgrade request left alone: ' + taken)
+    return
+  }
+  socket.on('error', onPendingSocketError)
+  if (state.closing) {
+    refuseRaw(socket, 503, 'Server is shutting down')
+    return
+  }
+  const pending: PendingUpgrade = { socket, head, timer: null, upgraded: false, timedOut: false, routed: false }
+  pending.timer = setTimeout(onHandshakeTimeout, state.handshakeTimeout, pending)
+  socket[kUpgrade] = pending
+  socket.once('close', onPendingSocketClose)
+  req[kUpgrade] = pending
+  if (socket._httpMessage != null) {
+    // pipelined behind a request whose response is still being written: Node's server has left
+    // that response bound to the socket; ours goes out after it, as HTTP/1.1 requires
+    state.log?.debug({ url: req.url }, 'WebSocket upgrade request pipelined behind a response in flight: routed once it is written')
+    afterResponsesInFlight(state, req, pending)
+    return
+  }
+  route(state, req, pending)
+}
+
+/** Route `req` once no earlier response is bound to the socket (each one's 'finish' hands over to the next). */
+function afterResponsesInFlight (state: UpgradeState, req: UpgradeRequest, pending: PendingUpgrade): void {
+  const socket = pending.socket as UpgradeSocket
+  const inFlight = socket._httpMessage
+  if (inFlight == null) {
+    route(state, req, pending)
+    return
+  }
+  // Node's own 'finish' listener, added before any user code ran, has detached it (and bound the
+  // next pipelined response, if any) by the time this one runs
+  inFlight.once('finish', () => {
+    if (pending.timedOut || socket.destroyed || socket.writableEnded) return
+    try {
+      afterResponsesInFlight(state, req, pending)
+    } catch (err) {
+      failUpgrade(state, req, socket, err)
+    }
+  })
+}
+
+function route (state: UpgradeState, req: UpgradeRequest, pending: PendingUpgrade): void {
+  const res = new ServerResponse(req) as ServerResponse & { [kUpgrade]?: PendingUpgrade }
+  // a refusal closes the connection: no keep-alive on a socket that asked to upgrade
+  res.shouldKeepAlive = false
+  res.assignSocket(pending.socket as Socket)
+  res[kUpgrade] = pending
+  res.on('finish', onRefusalFinished)
+  pending.routed = true
+  state.routing(req, res)
+}
+
+/** The listener itself failed (a bug here or in routing): close this connection, keep the process. */
+function failUpgrade (state: UpgradeState, req: IncomingMessage, socket: Duplex, err: unknown): void {
+  state.log?.error({ err, url: req.url }, 'WebSocket upgrade failed: connection closed')
+  socket.destroy()
 }
 
 /** Hand the socket over from the pending state to a WebSocket. */
@@ -105,4 +206,23 @@ export function claimSocket (pending: PendingUpgrade, res: ServerResponse): void
   const net = socket as Partial<Socket>
   net.setNoDelay?.(true)
   net.setTimeout?.(0)
+}
+
+/** The timeouts of Node's HTTP server that drop a connection before it completes a request. */
+interface ServerTimeouts { timeout?: number, headersTimeout?: number, requestTimeout?: number }
+
+/**
+ * Warn (once, when the app is ready) if nothing drops a connection that never sends a complete
+ * request: such connections hold a file descriptor each until the peer goes, and the plugin's
+ * handshakeTimeout only starts at the 'upgrade' event. See the README's "Production" section.
+ */
+export function checkServerTimeouts (server: object, log: UpgradeLog): void {
+  const s = server as ServerTimeouts
+  if (typeof s.headersTimeout !== 'number') return // not a node:http(s) server: nothing to say
+  const idle = s.timeout ?? 0
+  const request = s.requestTimeout ?? 0
+  if (idle > 0 || s.headersTimeout > 0 || request > 0) return
+  log.warn({ connectionTimeout: idle, headersTimeout: s.headersTimeout, requestTimeout: request },
+    'fastify-rfc6455: the HTTP server never drops connections that send no complete request; ' +
+    'set connectionTimeout / requestTimeout (Fastify) or headersTimeout (Node) so idle connections cannot exhaust file descriptors')
 }
