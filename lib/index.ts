@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { resolveOptions, resolveHandshakeTimeout, type WebSocketPluginOptions } from './plugin/options'
 import { createOnRoute, routeStateOf, upgradeOnly, type PluginShared } from './plugin/route'
-import { createUpgradeListener, kUpgrade, type UpgradeRequest, type UpgradeState } from './plugin/upgrade'
+import { createUpgradeListener, markUpgrade, checkServerTimeouts, kUpgrade, type UpgradeRequest, type UpgradeState } from './plugin/upgrade'
 import { injectWS, type InjectWSOptions } from './plugin/inject'
 import { wsError } from './errors'
 import { WebSocket } from './socket'
@@ -26,7 +26,8 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,
-    routing: fastify.routing
+    routing: fastify.routing,
+    log: fastify.log
   }
   const onUpgrade = createUpgradeListener(upgradeState)
 
@@ -45,7 +46,13 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
     return injectWS(onUpgrade, path, options)
   })
 
+  // the mark runs first in every 'upgrade' emit, so onUpgrade sees what listeners before it wrote
+  server.prependListener('upgrade', markUpgrade)
   server.on('upgrade', onUpgrade)
+  fastify.addHook('onReady', function (done) {
+    checkServerTimeouts(server, fastify.log)
+    done()
+  })
 
   // fastify.close(): refuse new upgrades, close every socket with 1001 Going Away, wait for the
   // closing handshakes up to closeTimeout, then terminate what is left.
@@ -56,6 +63,7 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   })
   fastify.addHook('onClose', async () => {
     server.removeListener('upgrade', onUpgrade)
+    server.removeListener('upgrade', markUpgrade)
     server[kInstalled] = false
     await topics.close()
   })
