@@ -16,7 +16,8 @@ export type ClientTlsOptions = Pick<TlsConnectionOptions,
   'minVersion' | 'maxVersion' | 'ciphers'>
 
 export interface ClientOptions extends ClientTlsOptions,
-  Pick<WebSocketSharedOptions, 'maxPayload' | 'heartbeat' | 'autoPong' | 'closeTimeout' | 'maxBackpressure' | 'backpressurePolicy'> {
+  Pick<WebSocketSharedOptions, 'maxPayload' | 'heartbeat' | 'autoPong' | 'closeTimeout' | 'maxBackpressure' | 'backpressurePolicy' |
+  'maxFragments' | 'maxPendingAutoPongs'> {
   /** subprotocols to offer, in order of preference */
   protocols?: string | readonly string[]
   /** extra request headers (Authorization, Cookie, User-Agent...); the handshake's own are ignored */
@@ -72,7 +73,9 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
     autoPong: options.autoPong,
     closeTimeout: options.closeTimeout,
     maxBackpressure: options.maxBackpressure,
-    backpressurePolicy: options.backpressurePolicy
+    backpressurePolicy: options.backpressurePolicy,
+    maxFragments: options.maxFragments,
+    maxPendingAutoPongs: options.maxPendingAutoPongs
   })
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
   if (typeof handshakeTimeout !== 'number' || !(handshakeTimeout > 0) || !Number.isFinite(handshakeTimeout)) {
@@ -104,7 +107,10 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
       autoPong: shared.autoPong,
       closeTimeout: shared.closeTimeout,
       heartbeatInterval: shared.heartbeatInterval,
-      pongTimeout: shared.pongTimeout
+      pongTimeout: shared.pongTimeout,
+      maxFragments: shared.maxFragments,
+      maxPendingAutoPongs: shared.maxPendingAutoPongs,
+      dropExcessPongs: shared.backpressurePolicy === 'drop'
     },
     maxBackpressure: shared.maxBackpressure,
     backpressurePolicy: shared.backpressurePolicy,

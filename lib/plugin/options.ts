@@ -2,6 +2,8 @@
 // Every limit has a default (DESIGN.md section 5).
 import { wsError } from '../errors'
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_CLOSE_TIMEOUT } from '../engine/constants'
+import { DEFAULT_MAX_FRAGMENTS } from '../engine/parser'
+import { DEFAULT_MAX_PENDING_AUTO_PONGS } from '../engine/connection'
 import type { BackpressurePolicy } from '../socket'
 import { resolveDeflateOptions, type DeflateOptions } from '../handshake/extensions'
 
@@ -25,8 +27,19 @@ export interface WebSocketSharedOptions {
   allowedOrigins?: AllowedOrigins
   /** bytes a socket may have queued before the backpressure policy applies (default 16 MiB) */
   maxBackpressure?: number
-  /** what happens to a send over maxBackpressure: 'close' (1008, default) or 'drop' */
+  /**
+   * what happens to a send over maxBackpressure: 'close' (1008, default) or 'drop'; it also
+   * applies past maxPendingAutoPongs: 'close' fails with 1008, 'drop' answers no more pings until
+   * the peer reads
+   */
   backpressurePolicy?: BackpressurePolicy
+  /** most frames one incoming message may arrive in, empty ones included; more close 1008 (default 65536, 0: no limit) */
+  maxFragments?: number
+  /**
+   * automatic pongs queued while the peer is not reading our output, before the policy applies
+   * (default 100, 0: no limit)
+   */
+  maxPendingAutoPongs?: number
   /** answer pings automatically (default true) */
   autoPong?: boolean
   /** ms to wait for the closing handshake before the connection is destroyed (default 5000) */
@@ -51,6 +64,8 @@ export interface ResolvedOptions {
   allowedOrigins: AllowedOrigins | undefined
   maxBackpressure: number
   backpressurePolicy: BackpressurePolicy
+  maxFragments: number
+  maxPendingAutoPongs: number
   autoPong: boolean
   closeTimeout: number
   /** permessage-deflate options, or false when off */
@@ -65,6 +80,15 @@ function positive (name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw wsError('WS_ERR_INVALID_OPTION', `${name} must be a positive number, got ${String(value)}`)
+  }
+  return value
+}
+
+/** A count where 0 means no limit. */
+function count (name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw wsError('WS_ERR_INVALID_OPTION', `${name} must be a non-negative integer (0: no limit), got ${String(value)}`)
   }
   return value
 }
@@ -94,6 +118,8 @@ export function resolveOptions (options: WebSocketSharedOptions, base?: Resolved
     allowedOrigins: options.allowedOrigins ?? b.allowedOrigins,
     maxBackpressure: positive('maxBackpressure', options.maxBackpressure, b.maxBackpressure),
     backpressurePolicy: policy,
+    maxFragments: count('maxFragments', options.maxFragments, b.maxFragments),
+    maxPendingAutoPongs: count('maxPendingAutoPongs', options.maxPendingAutoPongs, b.maxPendingAutoPongs),
     autoPong: options.autoPong ?? b.autoPong,
     closeTimeout: positive('closeTimeout', options.closeTimeout, b.closeTimeout),
     perMessageDeflate: resolveDeflate(options.perMessageDeflate, b.perMessageDeflate)
@@ -115,6 +141,8 @@ const DEFAULTS: ResolvedOptions = {
   allowedOrigins: undefined,
   maxBackpressure: DEFAULT_MAX_BACKPRESSURE,
   backpressurePolicy: 'close',
+  maxFragments: DEFAULT_MAX_FRAGMENTS,
+  maxPendingAutoPongs: DEFAULT_MAX_PENDING_AUTO_PONGS,
   autoPong: true,
   closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   perMessageDeflate: false

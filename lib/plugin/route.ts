@@ -214,6 +214,9 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     closeTimeout: options.closeTimeout,
     heartbeatInterval: options.heartbeatInterval,
     pongTimeout: options.pongTimeout,
+    maxFragments: options.maxFragments,
+    maxPendingAutoPongs: options.maxPendingAutoPongs,
+    dropExcessPongs: options.backpressurePolicy === 'drop',
     deflate
   }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true })
   // Messages arriving before the handler (or an async open) has settled are held, then delivered
