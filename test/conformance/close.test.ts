@@ -137,6 +137,8 @@ t.test('closing handshake', async t => {
     t.equal((await client.readClose()).code, 1001)
     await client.waitFor('the connection to end', () => (client.serverEnded || client.closed) || undefined, 3000)
     await within(closing, 3000, 'fastify.close()')
-    t.ok(Date.now() - started < 3000, 'terminated within a bounded time')
+    // the client never answers: the server waited closeTimeout for it before terminating
+    // (within() above is what bounds the wait)
+    t.ok(Date.now() - started >= 290, 'terminated after closeTimeout, not at once')
   })
 })

@@ -6,6 +6,7 @@ import Fastify from 'fastify'
 import websocket, { type WebSocket as ServerSocket } from '../../lib/index'
 import { RawClient, clientFrame, handshakeRequest, firstDifference } from '../helpers/raw-client'
 import { startServer, assertServerClosed, SMALL_MAX_PAYLOAD } from './fixture'
+import { DEFAULT_HANDSHAKE_TIMEOUT } from '../../lib/plugin/options'
 
 /** A masked binary frame header announcing `length` bytes, without the payload. */
 function headerOnly (opcode: number, length: number, fin = true): Buffer {
@@ -95,7 +96,9 @@ t.test('limits', async t => {
     t.match(JSON.parse(head.body.toString()), { statusCode: 503 })
     await client.waitServerEnd()
     const elapsed = Date.now() - started
-    t.ok(elapsed >= 250 && elapsed < 5000, `closed after the timeout, within bounds (${elapsed} ms)`)
+    // after the 300 ms given, and long before the default 10 s (a bound that tells the two
+    // settings apart, not a measure of speed)
+    t.ok(elapsed >= 290 && elapsed < DEFAULT_HANDSHAKE_TIMEOUT, `closed after the timeout (${elapsed} ms)`)
   })
 
   t.test('a slow-loris handshake whose headers never complete is closed by the HTTP server', async t => {
@@ -108,15 +111,12 @@ t.test('limits', async t => {
     t.teardown(() => app.close())
     const client = await RawClient.connect((app.server.address() as { port: number }).port, t)
     const request = handshakeRequest({}).slice(0, -2) // no blank line: the head never ends
-    const started = Date.now()
     client.write(request)
     const trickle = setInterval(() => client.write(`X-Slow-${Date.now()}: 1\r\n`), 100)
     t.teardown(() => clearInterval(trickle))
     await client.waitFor('the server to drop the connection',
       () => (client.serverEnded || client.closed || client.error !== null) || undefined, 5000)
     clearInterval(trickle)
-    const elapsed = Date.now() - started
-    t.ok(elapsed < 5000, `dropped in ${elapsed} ms`)
     t.notMatch(client.unread.toString('latin1'), /^HTTP\/1\.1 101/, 'never upgraded')
   })
 })

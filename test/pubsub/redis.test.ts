@@ -301,8 +301,9 @@ if (redisServerMissing(t)) {
     proxy.mode('silent')
     const adapter = redisAdapter({ url: proxy.url, connectTimeout: 150 })
     const started = Date.now()
+    // the timeout given, named in the error (no wall-clock upper bound on a shared machine)
     await t.rejects(adapter.start(() => {}), { code: 'WS_ERR_REDIS_CONNECT', message: /no answer within 150 ms/ })
-    t.ok(Date.now() - started < 2000, 'rejected promptly')
+    t.ok(Date.now() - started >= 140, 'not before connectTimeout')
   })
 
   t.test('start() with a wrong password or a non-Redis server rejects with WS_ERR_REDIS_CONNECT', async t => {
