@@ -29,6 +29,7 @@ const specs = {
   WS_ERR_INFLATE: { message: 'Compressed message could not be inflated', closeCode: 1007 },
   WS_ERR_DATA_AFTER_CLOSE: { message: 'Data frame received after a close frame', closeCode: 1002 },
   WS_ERR_BACKPRESSURE: { message: 'Outgoing buffer exceeded maxBackpressure', closeCode: 1008 },
+  WS_ERR_MEMORY_BUDGET: { message: 'The process-wide memory budget is exhausted', closeCode: 1013, statusCode: 503 },
   WS_ERR_HANDLER: { message: 'Error thrown by a WebSocket handler', closeCode: 1011 },
 
   // local API misuse

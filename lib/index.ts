@@ -1,11 +1,13 @@
 // fastify-rfc6455: WebSocket routes for Fastify on an RFC 6455 engine of its own.
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { resolveOptions, resolveHandshakeTimeout, type WebSocketPluginOptions } from './plugin/options'
+import { resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, type WebSocketPluginOptions } from './plugin/options'
 import { createOnRoute, routeStateOf, upgradeOnly, type PluginShared } from './plugin/route'
 import { createUpgradeListener, markUpgrade, checkServerTimeouts, kUpgrade, type UpgradeRequest, type UpgradeState } from './plugin/upgrade'
 import { injectWS, type InjectWSOptions } from './plugin/inject'
 import { wsError } from './errors'
+import { MemoryBudget } from './budget'
+import type { WebSocketMemory } from './types'
 import { WebSocket } from './socket'
 import { OPEN } from './engine/constants'
 import { Topics, type PublishOptions } from './pubsub/topics'
@@ -22,7 +24,9 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   const options = resolveOptions(opts)
   const topics = new Topics(opts.pubsub ?? memoryAdapter(), (err, msg) => fastify.log.error({ err }, msg))
   await topics.start({ maxPayload: options.maxPayload })
-  const shared: PluginShared = { options, topics, clients: new Set(), closing: false, errorHandler: opts.errorHandler }
+  const clients = new Set<WebSocket>()
+  const budget = opts.memoryBudget === undefined || opts.memoryBudget === 0 ? null : new MemoryBudget(resolveMemoryBudget(opts.memoryBudget), clients)
+  const shared: PluginShared = { options, topics, clients, closing: false, errorHandler: opts.errorHandler, budget }
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,
@@ -36,6 +40,9 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   fastify.addHook('onRequest', refuseUpgradeToPlainRoute)
 
   fastify.decorate('websocketClients', shared.clients)
+  fastify.decorate('websocketMemory', function (): WebSocketMemory {
+    return { heldBytes: budget?.held ?? heldBytes(clients), maxBytes: budget?.max ?? 0, evictions: budget?.evictions ?? 0 }
+  })
   fastify.decorate('websocketPublish', function (topic: string, data: WebSocketData, options?: PublishOptions) {
     topics.publish(topic, toBuffer(data), options?.binary ?? typeof data !== 'string', null)
   })
@@ -135,4 +142,12 @@ export type { PubSubAdapter, PublishedMessage, DeliverFunction, AdapterContext }
 export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
 export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'
 export type { PublishOptions } from './pubsub/topics'
+export type { WebSocketMemory } from './types'
 export type { DeflateOptions } from './handshake/extensions'
+
+/** Bytes held by `sockets` now (the gauge when no budget keeps a running total). */
+function heldBytes (sockets: Set<WebSocket>): number {
+  let n = 0
+  for (const ws of sockets) n += ws._holding
+  return n
+}

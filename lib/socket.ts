@@ -8,6 +8,7 @@ import { OPEN, CLOSED, CONNECTING, CLOSING, type ReadyState } from './engine/con
 import { wsError, WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
 import { ReadGate, READ_HELD, READ_INFLATING, READ_CONSUMER, READ_OUTPUT } from './reading'
+import type { MemoryBudget, BudgetHolder } from './budget'
 import type { Topics, PublishOptions } from './pubsub/topics'
 
 export type SendCallback = (err?: Error) => void
@@ -34,6 +35,8 @@ export interface SocketContext {
   backpressurePolicy: BackpressurePolicy
   /** every open socket of the plugin, for shutdown and broadcast */
   registry: Set<WebSocket> | null
+  /** the plugin's process-wide memory budget, if one is set (budget.ts) */
+  budget?: MemoryBudget | null
   onClosed? (socket: WebSocket, code: number): void
   /** the plugin's topics, for subscribe/publish (null on client sockets) */
   pubsub?: Topics | null
@@ -72,7 +75,7 @@ const HOLD_PAUSE_BYTES = 1 << 20
 /** bytes the parser may hold while a compressed message inflates, before the stream is paused */
 const BACKLOG_PAUSE_BYTES = 1 << 20
 
-export class WebSocket extends EventEmitter implements ConnectionHost, TransportOwner {
+export class WebSocket extends EventEmitter implements ConnectionHost, TransportOwner, BudgetHolder {
   static readonly CONNECTING = CONNECTING
   static readonly OPEN = OPEN
   static readonly CLOSING = CLOSING
@@ -103,6 +106,9 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   private _ticking = false
   /** @internal the one owner of reading (reading.ts) */
   readonly _reader: ReadGate
+  /** @internal bytes last reported to the memory budget */
+  _budgetHeld = 0
+  private _evicted = false
 
   constructor (stream: Duplex, connection: ConnectionOptions, ctx: SocketContext, protocol: string,
     extensions: string, log: Logger | null, start?: SocketStart) {
@@ -171,6 +177,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     const payload = toBuffer(data)
     if (this.bufferedAmount > this._ctx.maxBackpressure && !this._overLimit(cb)) return false
     conn.send(payload, binary, options?.compress ?? true, cb ?? null)
+    if (this._ctx.budget != null) this._account()
     return true
   }
 
@@ -330,6 +337,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
       this._reader.block(READ_INFLATING)
     }
     this._flush()
+    if (this._ctx.budget != null) this._account()
   }
 
   /** @internal the peer closed its side */
@@ -344,6 +352,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     conn.transportClosed()
     detach(this._stream)
     if (this._ticking) stopTicking(this)
+    this._ctx.budget?.remove(this)
     this._ctx.registry?.delete(this)
     this._ctx.pubsub?.unsubscribeAll(this)
     this._ctx.onClosed?.(this, conn.closeCode)
@@ -370,6 +379,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 
   /** @internal */
   _onDrain (): void {
+    if (this._ctx.budget != null) this._account()
     this._conn.outputDrained()
     if (this._reader.has(READ_OUTPUT) && this.bufferedAmount <= this._ctx.maxBackpressure) this._reader.unblock(READ_OUTPUT)
     const h = this._ctx.handlers
@@ -406,15 +416,43 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     // answer) and never reads what we write stops being read until it does ('drain').
     if (stream.writableLength === 0) {
       this._conn.outputDrained()
-      return
+    } else {
+      this._conn.outputBacklogged = true
+      if (this.bufferedAmount > this._ctx.maxBackpressure) reader.block(READ_OUTPUT)
     }
-    this._conn.outputBacklogged = true
-    if (this.bufferedAmount > this._ctx.maxBackpressure) reader.block(READ_OUTPUT)
+    if (this._ctx.budget != null) this._account()
   }
 
   /** @internal */
   _tick (now: number): void {
     this._conn.tick(now)
+  }
+
+  // ---- the memory budget (budget.ts) ----
+
+  /** Report what this socket holds: incoming data not yet delivered, output not yet written. */
+  private _account (): void {
+    const budget = this._ctx.budget as MemoryBudget
+    if (this._conn.readyState === CLOSED) return
+    budget.report(this, this._holding)
+  }
+
+  /** @internal bytes held now: incoming data not yet delivered, output not yet written */
+  get _holding (): number {
+    return this._conn.heldIncoming + this._heldBytes + this.bufferedAmount
+  }
+
+  /** @internal The budget is exhausted and this socket holds the most. */
+  _budgetExceeded (held: number, max: number): void {
+    if (this._evicted) {
+      // already failed once and still the largest (its output is stuck behind a peer that does
+      // not read): let it go now
+      this._stream.destroy()
+      return
+    }
+    this._evicted = true
+    this.log.warn({ held: this._budgetHeld, total: held, max }, 'websocket memory budget exhausted: closing the largest holder')
+    this._conn.failWith(wsError('WS_ERR_MEMORY_BUDGET', `${held} bytes held in all, budget ${max}`))
   }
 
   // ---- message delivery ----

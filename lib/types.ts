@@ -12,6 +12,16 @@ import type { WebSocketRouteOptions } from './plugin/route'
 import type { InjectWSOptions } from './plugin/inject'
 
 /** The Fastify request a WebSocket handler receives, typed by the route's generics and schema. */
+/** What `app.websocketMemory()` reports. */
+export interface WebSocketMemory {
+  /** bytes held by every socket together: incoming messages not yet complete, output not yet written */
+  heldBytes: number
+  /** the memoryBudget option, 0 when none is set */
+  maxBytes: number
+  /** sockets closed (1013) because the budget was exhausted */
+  evictions: number
+}
+
 export type WebSocketRequest<
   RawServer extends RawServerBase = RawServerDefault,
   RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
@@ -32,6 +42,8 @@ declare module 'fastify' {
   > {
     /** every open WebSocket of this server */
     readonly websocketClients: Set<WebSocket>
+    /** bytes held by every socket together, against the memoryBudget option (maxBytes 0: none set) */
+    websocketMemory (): WebSocketMemory
     /** publish to every subscriber of `topic` (in every process, with a shared adapter) */
     websocketPublish (topic: string, data: WebSocketData, options?: PublishOptions): void
     /** this process's subscribers of `topic` */

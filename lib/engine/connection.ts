@@ -208,6 +208,11 @@ export class Connection implements FrameHandler {
    */
   outputBacklogged = false
 
+  /** Bytes held for incoming data: a message being assembled or inflated, and bytes backlogged. */
+  get heldIncoming (): number {
+    return this.assembler.length + this.inflateInputBytes + this.parser.backlogLength
+  }
+
   /** The transport took everything queued so far: automatic pongs are no longer pending. */
   outputDrained (): void {
     this.outputBacklogged = false

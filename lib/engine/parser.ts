@@ -86,6 +86,7 @@ export class FrameParser {
   private controlHave = 0
   private paused = false
   private backlog: Buffer[] | null = null
+  private backlogBytes = 0
 
   constructor (handler: FrameHandler, options: ParserOptions) {
     this.handler = handler
@@ -106,6 +107,7 @@ export class FrameParser {
   stop (): void {
     this.state = STATE_STOPPED
     this.backlog = null
+    this.backlogBytes = 0
     this.headerBuf = null
     this.controlBuf = null
   }
@@ -120,6 +122,7 @@ export class FrameParser {
     this.paused = false
     const backlog = this.backlog
     this.backlog = null
+    this.backlogBytes = 0
     if (backlog !== null) {
       for (let i = 0; i < backlog.length; i++) {
         if (this.paused) {
@@ -127,6 +130,7 @@ export class FrameParser {
           const rest = backlog.slice(i)
           const kept = this.backlog as Buffer[] | null // push() may have set it meanwhile
           this.backlog = kept === null ? rest : kept.concat(rest)
+          for (let j = 0; j < rest.length; j++) this.backlogBytes += rest[j].length
           return
         }
         this.push(backlog[i])
@@ -135,11 +139,7 @@ export class FrameParser {
   }
 
   /** Bytes waiting while paused (the socket layer stops reading when this grows). */
-  get backlogLength (): number {
-    let n = 0
-    if (this.backlog !== null) for (const b of this.backlog) n += b.length
-    return n
-  }
+  get backlogLength (): number { return this.backlogBytes }
 
   push (chunk: Buffer): void {
     let pos = 0
@@ -149,6 +149,7 @@ export class FrameParser {
         if (this.backlog === null) this.backlog = []
         const rest = pos === 0 ? chunk : chunk.subarray(pos)
         this.backlog.push(this.transient ? Buffer.from(rest) : rest)
+        this.backlogBytes += rest.length
         return
       }
       if (this.state === STATE_PAYLOAD) {

@@ -53,6 +53,12 @@ export interface WebSocketPluginOptions extends WebSocketSharedOptions {
   pubsub?: import('../pubsub/adapter').PubSubAdapter
   /** ms the whole handshake (hooks included) may take before the socket gets 503 (default 10000) */
   handshakeTimeout?: number
+  /**
+   * bytes all sockets together may hold (incoming messages not yet complete, output not yet
+   * written); past it new upgrades get 503 and the largest holder is closed with 1013
+   * (default: no budget)
+   */
+  memoryBudget?: number
   /** called with errors thrown by WebSocket handlers (default: log and close 1011) */
   errorHandler?: (error: unknown, socket: import('../socket').WebSocket) => void
 }
@@ -146,6 +152,11 @@ const DEFAULTS: ResolvedOptions = {
   autoPong: true,
   closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   perMessageDeflate: false
+}
+
+/** The memoryBudget option: bytes (0 or undefined: no budget). */
+export function resolveMemoryBudget (value: unknown): number {
+  return positive('memoryBudget', value, 0)
 }
 
 export function resolveHandshakeTimeout (value: unknown): number {

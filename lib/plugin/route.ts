@@ -2,6 +2,7 @@
 // request that got through every hook, validates the handshake (RFC 6455 section 4.2.1),
 // checks the origin, selects the subprotocol, writes the 101 and hands the socket to a
 // WebSocket; for a plain GET it runs the route's own `handler` or answers 426.
+import type { MemoryBudget } from '../budget'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { wsError, WebSocketError } from '../errors'
 import { validateUpgradeRequest, isUpgradeRequest } from '../handshake/request'
@@ -48,6 +49,8 @@ export interface PluginShared {
   clients: Set<WebSocket>
   closing: boolean
   errorHandler: ((error: unknown, socket: WebSocket) => void) | undefined
+  /** the process-wide memory budget (the memoryBudget option), or null */
+  budget: MemoryBudget | null
 }
 
 interface RouteState {
@@ -133,6 +136,8 @@ function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: Fa
     return undefined
   }
   if (state.shared.closing) throw wsError('WS_ERR_SHUTTING_DOWN')
+  // past the memory budget a new connection would only push out an existing one: 503
+  if (state.shared.budget?.exhausted === true) throw wsError('WS_ERR_MEMORY_BUDGET', `${state.shared.budget.held} bytes held`)
   const raw = request.raw
   // RFC 6455 section 4.2.1: the opening handshake is an HTTP/1.1 (or later) GET
   if (raw.httpVersionMajor < 1 || (raw.httpVersionMajor === 1 && raw.httpVersionMinor < 1)) {
@@ -260,6 +265,7 @@ function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: Resolve
     maxBackpressure: options.maxBackpressure,
     backpressurePolicy: options.backpressurePolicy,
     registry: shared.clients,
+    budget: shared.budget,
     pubsub: shared.topics,
     onClosed (socket, code) {
       socket.log.debug({ code, durationMs: Math.round(performance.now() - socket._openedAt) }, 'websocket closed')

@@ -1,0 +1,63 @@
+// A process-wide memory budget (DESIGN.md section 5; ws issue #2331 asks for one). Per-socket
+// limits multiply: 10,000 sockets x 16 MiB of maxBackpressure is 160 GB. The budget caps what all
+// the plugin's sockets hold together: incoming messages not yet complete (assembled, waiting to
+// inflate, backlogged) and output not yet taken by the kernel. Each socket reports its holding
+// when it changes (after each read and each write, not on a timer), so the total is exact at
+// those points. Within 10% of the cap new upgrades are refused with 503; past it the socket
+// holding the most is failed with 1013 (Try Again Later): its memory goes, the others carry on.
+
+/** What the budget needs of a socket. */
+export interface BudgetHolder {
+  /** bytes this holder last reported */
+  _budgetHeld: number
+  /** fail the holder: the budget is exhausted and it holds the most */
+  _budgetExceeded (held: number, max: number): void
+}
+
+/** the share of the budget past which new upgrades are refused */
+const REFUSE_AT = 0.9
+
+export class MemoryBudget {
+  /** bytes held by every socket together, as last reported */
+  held = 0
+  /** the cap in bytes */
+  readonly max: number
+  /** sockets failed because the budget was exhausted, since the start */
+  evictions = 0
+  private readonly holders: ReadonlySet<BudgetHolder>
+
+  constructor (max: number, holders: ReadonlySet<BudgetHolder>) {
+    this.max = max
+    this.holders = holders
+  }
+
+  /**
+   * Within 10% of the cap: new connections are refused until memory is released. The headroom
+   * leaves the sockets already open room to finish their messages before anyone is evicted.
+   */
+  get exhausted (): boolean { return this.held >= this.max * REFUSE_AT }
+
+  /** `holder` now holds `bytes`. */
+  report (holder: BudgetHolder, bytes: number): void {
+    const delta = bytes - holder._budgetHeld
+    if (delta === 0) return
+    holder._budgetHeld = bytes
+    this.held += delta
+    if (delta > 0 && this.held > this.max) this.evict()
+  }
+
+  /** `holder` is gone: whatever it held is released. */
+  remove (holder: BudgetHolder): void {
+    this.held -= holder._budgetHeld
+    holder._budgetHeld = 0
+  }
+
+  /** Fail the largest holder. A scan of every socket, but only when the cap is crossed. */
+  private evict (): void {
+    let largest: BudgetHolder | null = null
+    for (const h of this.holders) if (largest === null || h._budgetHeld > largest._budgetHeld) largest = h
+    if (largest === null || largest._budgetHeld === 0) return
+    this.evictions++
+    largest._budgetExceeded(this.held, this.max)
+  }
+}
