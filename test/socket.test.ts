@@ -121,13 +121,14 @@ t.test('ping gets its pong and a round-trip time; pong sends an unsolicited pong
   t.equal(server.latency, -1)
   const clientPing = waitEvent<[Buffer]>(client, 'ping')
   const rtt = await new Promise<number>((resolve, reject) => server.ping('abc', (err, ms) => err !== null ? reject(err) : resolve(ms!)))
-  t.ok(rtt >= 0)
-  t.ok(server.latency >= 0)
+  t.ok(Number.isFinite(rtt) && rtt >= 0, `a round-trip time: ${rtt} ms`)
+  t.equal(server.latency, rtt, 'socket.latency is that round trip')
   t.equal((await clientPing)[0].toString(), 'abc', 'the peer saw the payload')
 
   // ws's signature: ping(data, mask, cb) with the callback second
   const rtt2 = await new Promise<number>((resolve, reject) => server.ping(undefined, (err, ms) => err !== null ? reject(err) : resolve(ms!)))
-  t.ok(rtt2 >= 0, 'a ping without payload is matched too')
+  t.ok(Number.isFinite(rtt2) && rtt2 >= 0, 'a ping without payload is matched too')
+  t.equal(server.latency, rtt2, 'and socket.latency follows the latest round trip')
 
   const serverPing = waitEvent<[Buffer]>(server, 'ping')
   const pongBack = waitEvent<[Buffer]>(client, 'pong')
