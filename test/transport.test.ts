@@ -5,6 +5,7 @@ import type { Socket } from 'node:net'
 import { duplexPair } from 'node:stream'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, kWebSocket, TICK_MS, type TransportOwner } from '../lib/transport'
 import { waitEvent, waitFor, sleep, tcpPair } from './helpers/app'
+import { sharedReadStatus } from '../lib/shared-read'
 
 class RecordingOwner implements TransportOwner {
   readonly events: string[] = []
@@ -19,7 +20,32 @@ class RecordingOwner implements TransportOwner {
   _tick (now: number): void { this.ticks.push(now) }
 }
 
-t.test('attached TCP streams read into one shared buffer and report data, end, drain and close to their owner', async t => {
+// The fallback runs of the suite (FASTIFY_RFC6455_SHARED_READS=0) have no shared-buffer reads.
+const sharedReadsOff = process.env.FASTIFY_RFC6455_SHARED_READS === '0'
+
+t.test('with shared reads turned off, a TCP socket keeps a data listener and sharedReadStatus says why', { skip: !sharedReadsOff }, async t => {
+  const [a, b] = await tcpPair(t)
+  const owner = new RecordingOwner()
+  t.equal(attach(a, owner), false)
+  a.resume()
+  t.same(sharedReadStatus(), { enabled: false, reason: 'FASTIFY_RFC6455_SHARED_READS=0' })
+  b.write('hello')
+  await waitFor(() => owner.events.length === 1, 2000)
+  t.same(owner.events, ['data:hello'])
+})
+
+t.test('the sharedReads argument false keeps a TCP socket on data events', async t => {
+  const [a, b] = await tcpPair(t)
+  const owner = new RecordingOwner()
+  t.equal(attach(a, owner, false), false)
+  t.equal(a.listenerCount('data'), 1)
+  a.resume()
+  b.write('plain')
+  await waitFor(() => owner.events.length === 1, 2000)
+  t.same(owner.events, ['data:plain'])
+})
+
+t.test('attached TCP streams read into one shared buffer and report data, end, drain and close to their owner', { skip: sharedReadsOff }, async t => {
   const [a, b] = await tcpPair(t)
   const owner = new RecordingOwner()
   const chunks: Buffer[] = []
@@ -95,7 +121,9 @@ t.test('errors reach the owner; after detach, data goes nowhere and a late error
   const names = ['data', 'end', 'drain', 'error', 'close'] as const
   const baseline = names.map(n => a.listenerCount(n))
   attach(a, owner)
-  t.same(names.map(n => a.listenerCount(n)), [baseline[0], ...baseline.slice(1).map(c => c + 1)], 'one listener per event, none for data')
+  const dataListeners = sharedReadsOff ? 1 : 0
+  t.same(names.map(n => a.listenerCount(n)), [baseline[0] + dataListeners, ...baseline.slice(1).map(c => c + 1)],
+    sharedReadsOff ? 'one listener per event' : 'one listener per event, none for data')
   a.emit('error', new Error('boom'))
   t.same(owner.events, ['error:boom'])
   detach(a)
