@@ -30,6 +30,18 @@ async function main () {
   const pubsub = redisUrl ? redisAdapter({ url: redisUrl, logger }) : undefined
   app = await buildApp({ logger: loggerOptions(), secret: process.env.SECRET, pubsub })
 
+  // Server settings that matter for WebSockets (README, "Production"): a connection that never
+  // completes a request (connects and sends nothing, or half a request) is dropped within
+  // seconds instead of holding a file descriptor; none of these touches a socket once it is
+  // upgraded. Fastify's own options (connectionTimeout, requestTimeout, keepAliveTimeout,
+  // http: { headersTimeout }) set the same; these are set here, on the server buildApp made.
+  const server = app.server
+  server.setTimeout(10_000) // Fastify's connectionTimeout: a connection silent this long is destroyed
+  server.headersTimeout = 5_000 // the request head, whatever trickles in (slowloris)
+  server.requestTimeout = 10_000 // a whole request, body included
+  server.keepAliveTimeout = 5_000 // an idle keep-alive connection between requests
+  server.connectionsCheckingInterval = 1_000 // how often the two above are checked (read at listen)
+
   // Graceful shutdown: app.close() refuses new upgrades, closes every socket with 1001 Going
   // Away and waits for the closing handshakes (bounded by closeTimeout). A second signal exits now.
   let closing = false

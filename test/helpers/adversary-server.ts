@@ -18,6 +18,8 @@ import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
 import websocket, { type WebSocketPluginOptions } from '../../lib/index'
 
+type Store = ReturnType<NonNullable<FastifyServerOptions['constraints']>[string]['storage']>
+
 interface FixtureConfig {
   fastify?: FastifyServerOptions
   plugin?: WebSocketPluginOptions
@@ -56,13 +58,13 @@ async function main (): Promise<void> {
   const i = process.argv.indexOf('--config')
   const config: FixtureConfig = i === -1 ? {} : JSON.parse(process.argv[i + 1]) as FixtureConfig
   const level = config.log ?? 'warn'
-  const constraints = config.throwingConstraint === true
+  const constraints: FastifyServerOptions['constraints'] = config.throwingConstraint === true
     ? {
         boom: {
           name: 'boom',
-          storage () {
-            const m = new Map<string, unknown>()
-            return { get: (k: string) => m.get(k) ?? null, set: (k: string, v: unknown) => { m.set(k, v) } }
+          storage (): Store {
+            const m = new Map<string, Parameters<Store['set']>[1]>()
+            return { get: k => m.get(String(k)) ?? null, set: (k, v) => { m.set(String(k), v) } }
           },
           deriveConstraint (req: IncomingMessage) {
             if (req.headers['x-boom'] !== undefined) throw new Error('boom from deriveConstraint')
