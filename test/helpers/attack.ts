@@ -82,6 +82,16 @@ export async function startTarget (t: Teardown, options: object = {}, execArgv: 
   return { port, pid, peer, ask, stats: () => ask<TargetStats>({ cmd: 'stats' }) }
 }
 
+/** Ask for the server's stats until `ok` holds (a wait with a deadline, not a timing assertion). */
+export async function statsWhen (target: Target, ok: (s: TargetStats) => boolean, ms = 20_000): Promise<TargetStats> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const stats = await target.stats()
+    if (ok(stats) || Date.now() > deadline) return stats
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
 /** A legitimate client (ws, another implementation): open, send `text`, resolve with the echo. */
 export async function legitEcho (port: number, text: string, route = '/', ms = 30_000): Promise<string> {
   const client = new WS(`ws://127.0.0.1:${port}${route}`)
