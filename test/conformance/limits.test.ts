@@ -7,6 +7,7 @@ import websocket, { type WebSocket as ServerSocket } from '../../lib/index'
 import { RawClient, clientFrame, handshakeRequest, firstDifference } from '../helpers/raw-client'
 import { startServer, assertServerClosed, SMALL_MAX_PAYLOAD } from './fixture'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from '../../lib/plugin/options'
+import { waitFor } from '../helpers/app'
 
 /** A masked binary frame header announcing `length` bytes, without the payload. */
 function headerOnly (opcode: number, length: number, fin = true): Buffer {
@@ -15,7 +16,7 @@ function headerOnly (opcode: number, length: number, fin = true): Buffer {
 
 /** The engine state behind a server socket (internals, read to check what a connection holds). */
 interface EngineInternals {
-  _conn: { parser: { stopped: boolean, backlogLength: number }, assembler: { length: number } }
+  _conn: { parser: { stopped: boolean, backlogLength: number }, assembler: { length: number, buf: Buffer | null } }
 }
 
 t.test('limits', async t => {
@@ -52,6 +53,23 @@ t.test('limits', async t => {
     t.equal(socket._conn.parser.stopped, true, 'the parser stopped at the header')
     t.equal(socket._conn.parser.backlogLength, 0, 'no bytes held in the parser')
     t.equal(socket._conn.assembler.length, 0, 'no message bytes assembled')
+  })
+
+  // Found by the issue 11 test review: the assembler sizes its buffer from the frame header, so
+  // 1 KiB sent behind a header announcing 8 MiB holds 8 MiB (20 such connections: 320 MiB of
+  // arrayBuffers, for 20 KiB sent). A memory budget or a growth policy has to fix it; until then
+  // this test says so without failing the suite.
+  t.test('a frame announced large but sent slowly holds memory for what arrived, not for what was announced', async t => {
+    const client = await RawClient.open(port, t, '/probe')
+    const socket = probed.shift() as unknown as EngineInternals
+    const announced = 8 << 20
+    client.write(headerOnly(0x2, announced, true))
+    client.write(randomBytes(1024))
+    await waitFor(() => socket._conn.assembler.length === 1024, 5000, 'the server to read 1 KiB')
+    const held = socket._conn.assembler.buf?.length ?? 0
+    t.ok(held <= 64 * 1024, `${held} bytes held for 1,024 received of ${announced} announced`,
+      { todo: 'the assembler preallocates the announced frame length (up to maxPayload) on the first byte' })
+    client.destroy()
   })
 
   t.test('fragments adding up to more than maxPayload are answered with 1009', async t => {
