@@ -1,7 +1,8 @@
 // The server adversarial tests attack, run in a process of its own by spawnServer (adversary.ts):
 //   node --import=<ts hook> adversary-server.ts [--config '<json>']
 // Prints `listening on ws://127.0.0.1:<port>/`, logs JSON (pino) at --config's `log` level to stdout.
-// Routes: `/` echoes (text as text, binary as binary); `/plain` is an ordinary GET route.
+// Routes: `/` echoes (text as text, binary as binary); `/chat` echoes and speaks the
+// subprotocols chat.v2 and chat.v1; `/plain` is an ordinary GET route.
 // --config (all optional):
 //   fastify      Fastify server options (JSON: timeouts, `http: { headersTimeout, ... }`)
 //   plugin       the plugin's options
@@ -82,6 +83,7 @@ async function main (): Promise<void> {
     ...(constraints === undefined ? {} : { constraints: { boom: 'calm' } }),
     websocket: { message (socket, data, isBinary) { socket.send(data, { binary: isBinary }) } }
   })
+  app.get('/chat', { websocket: { protocols: ['chat.v2', 'chat.v1'], message (socket, data, isBinary) { socket.send(data, { binary: isBinary }) } } })
   app.get('/plain', async () => ({ plain: true }))
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   process.stdout.write(`listening on ${address.replace(/^http/, 'ws')}/ (pid ${process.pid})\n`)
