@@ -19,7 +19,7 @@ const seed = process.env.SOAK_SEED !== undefined ? Number(process.env.SOAK_SEED)
 const seconds = Number(process.env.SOAK_SECONDS ?? 60)
 const maxSessions = Number(process.env.SOAK_SESSIONS ?? 40)
 const budget = Number(process.env.SOAK_BUDGET ?? 4 << 20)
-const SILENCE_MS = 15_000
+const SILENCE_MS = 30_000
 const only = /^([abc]):(\d+)$/.exec(process.env.SOAK_ONLY ?? '')
 /** frames per message at most (fixtures/common.js MAX_FRAGMENTS): a frame size caps the message size */
 const MAX_FRAGMENTS = 10_000
