@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { InjectRefusedError, type WebSocket } from '../../lib/index'
 import { startApp, captureLogs, rawRequest, rawUpgrade, openWs, messages, closed, waitEvent, waitFor, sleep } from '../helpers/app'
 import { decodeFrames } from '../helpers/frames'
+import { DEFAULT_HANDSHAKE_TIMEOUT } from '../../lib/plugin/options'
 
 /** Resolve app.close(), or fail the test if it takes longer than `ms`. */
 async function closeWithin (app: FastifyInstance, ms: number): Promise<number> {
@@ -38,7 +39,9 @@ t.test('a preHandler that never resolves gets 503 after handshakeTimeout, and no
   const took = Date.now() - started
   t.equal(res.status, 503)
   t.match(JSON.parse(res.body), { statusCode: 503 })
-  t.ok(took >= 150 && took < 2000, `refused after ${took} ms`)
+  // after the 200 ms given and long before the default 10 s: this bound tells the setting from
+  // the default (50x apart), it does not measure speed
+  t.ok(took >= 190 && took < DEFAULT_HANDSHAKE_TIMEOUT, `refused after ${took} ms`)
 
   const lateRes = rawRequest(server.port, '/late', {}, { ms: 3000 })
   t.equal((await lateRes).status, 503)
@@ -92,7 +95,8 @@ t.test('a client that never answers the close is terminated after closeTimeout; 
   t.equal(during.status, 503)
 
   const took = await closing
-  t.ok(took >= 300 && took < 2500, `close() resolved after ${took} ms`)
+  // it waited the 400 ms closeTimeout (closeWithin above is what bounds the wait)
+  t.ok(took >= 390, `close() resolved after ${took} ms`)
   await socketClosed
   t.same(serverCodes, [1006], 'terminated without a closing handshake')
 })
@@ -127,10 +131,9 @@ t.test('heartbeat: a peer that never answers pings is terminated and the server 
   const serverClose = waitEvent<[number]>(serverSocket, 'close', 3000)
   let pings = 0
   client.on('ping', () => { pings++ })
-  const started = Date.now()
+  // waitEvent gives up after 3 s; the error code says the heartbeat, not something else, closed it
   const [code] = await serverClose
   t.equal(code, 1006)
-  t.ok(Date.now() - started < 2000)
   t.ok(pings >= 1, 'the client was pinged')
   t.same(errors, ['WS_ERR_PING_TIMEOUT'])
   t.equal((await clientClose)[0], 1006, 'the client saw the connection drop without a close frame')
