@@ -104,7 +104,7 @@ function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade
  */
 export function markUpgrade (_req: IncomingMessage, socket: Duplex): void {
   const s = socket as UpgradeSocket
-  s[kWrittenBefore] = s.bytesWritten ?? 0
+  if (typeof s.bytesWritten === 'number') s[kWrittenBefore] = s.bytesWritten
 }
 
 /** Why this socket is not ours to answer (another listener has it, or it is gone), or null. */
@@ -138,7 +138,9 @@ function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: Upgrade
   }
   socket.on('error', onPendingSocketError)
   if (state.closing) {
-    refuseRaw(socket, 503, 'Server is shutting down')
+    // behind a response still being written, a 503 would land inside it: just close
+    if (socket._httpMessage != null) socket.destroy()
+    else refuseRaw(socket, 503, 'Server is shutting down')
     return
   }
   const pending: PendingUpgrade = { socket, head, timer: null, upgraded: false, timedOut: false, routed: false }
