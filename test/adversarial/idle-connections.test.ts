@@ -10,6 +10,10 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { connect } from 'node:net'
 import WS from 'ws'
+import Fastify, { type FastifyHttpOptions } from 'fastify'
+import type { Server } from 'node:http'
+import websocket from '../../lib/index'
+import { captureLogs } from '../helpers/app'
 import { decodeFrames } from '../helpers/frames'
 import { clientFrame, handshakeRequest } from '../helpers/raw-client'
 import { spawnServer, echoes, mib, until, ECHO_SERVER, FIXTURE_SERVER, RSS_BUDGET, type ServerProcess } from '../helpers/adversary'
@@ -164,4 +168,20 @@ t.test('no server timeout applies to an upgraded socket: WebSockets idle well pa
   })
   t.equal(echo.payload.toString(), 'late', 'so does one upgraded behind a keep-alive response')
   t.ok(server.alive(), 'the server process survives')
+})
+
+t.test('the plugin warns when the app is ready if the HTTP server drops no connection that never completes a request, and only then', async t => {
+  const warnings = async (fastify: FastifyHttpOptions<Server>): Promise<string[]> => {
+    const logs = captureLogs()
+    const app = Fastify({ ...fastify, logger: { stream: logs.stream, level: 'warn' } })
+    await app.register(websocket)
+    await app.ready()
+    await app.close()
+    return logs.lines.filter(l => l.level === 40).map(l => String(l.msg))
+  }
+  const none = await warnings({ http: { headersTimeout: 0 } })
+  t.equal(none.length, 1, 'no connectionTimeout, headersTimeout or requestTimeout: one warning')
+  t.match(none[0], /never drops connections that send no complete request/)
+  t.same(await warnings({}), [], "Fastify's defaults (Node's 60 s headersTimeout): none")
+  t.same(await warnings({ connectionTimeout: 10_000, http: { headersTimeout: 0 } }), [], 'a connectionTimeout alone: none')
 })
