@@ -68,8 +68,9 @@ interface Session {
 
 /**
  * Session k's parameters. Two in three sessions negotiate deflate; those walk through window
- * bits 8..15 and the four no-context-takeover combinations in turn (so that a run of 16 deflate
- * sessions has met each), alternating which side asks for them; the rest is drawn at random.
+ * bits 8..15 and the four no-context-takeover combinations in turn from a seeded start (so that
+ * a run of 16 deflate sessions has met each), alternating which side asks for them; the rest is
+ * drawn at random.
  */
 function session (pairingSeed: number, k: number): Session {
   const rnd = prng(pairingSeed + k * 7919)
@@ -78,8 +79,9 @@ function session (pairingSeed: number, k: number): Session {
   let deflate: Session['deflate'] = false
   if (k % 3 !== 2) {
     const d = Math.floor(k / 3) * 2 + (k % 3) // 0, 1, 2, ... over the deflate sessions
-    const bits = 8 + (d % 8)
-    const nct = Math.floor(d / 2) % 4
+    // from a point the seed picks, so that short runs on a busy machine still differ run to run
+    const bits = 8 + ((d + pairingSeed) % 8)
+    const nct = (Math.floor(d / 2) + (pairingSeed >>> 3)) % 4
     const asked: DeflateSettings = {
       serverNoContextTakeover: (nct & 1) !== 0,
       clientNoContextTakeover: (nct & 2) !== 0,
