@@ -1,7 +1,7 @@
-// Reassembly of a message's payload pieces into one buffer. The buffer grows geometrically but
-// never beyond the message size limit, so a message arriving in thousands of tiny fragments
-// costs its own size plus a constant: no per-fragment object is kept (the tiny-fragment memory
-// exhaustion reported against ws in 2026).
+// Reassembly of a message's payload pieces into one buffer. The buffer grows geometrically with
+// what arrives, never beyond what the frame headers announced nor the message size limit, so a
+// message arriving in thousands of tiny fragments costs its own size plus a constant: no
+// per-fragment object is kept (the tiny-fragment memory exhaustion reported against ws in 2026).
 
 const EMPTY = Buffer.alloc(0)
 const MIN_CAPACITY = 1024
@@ -19,7 +19,11 @@ export class MessageAssembler {
   append (piece: Uint8Array, expected: number, limit: number): void {
     const need = this.used + piece.length
     if (this.buf === null || need > this.buf.length) {
-      let capacity = this.buf === null ? Math.max(expected, MIN_CAPACITY) : Math.max(expected, this.buf.length * 2)
+      // Grow with what has arrived (doubling), never ahead of it to what a header announced: a
+      // peer that announces 16 MiB and sends 1 KiB must hold 2 KiB here, not 16 MiB. Doubling
+      // keeps the copies of a message that does arrive to under twice its size.
+      let capacity = Math.max(MIN_CAPACITY, need * 2, this.buf === null ? 0 : this.buf.length * 2)
+      if (capacity > expected) capacity = expected
       if (capacity > limit) capacity = limit
       if (capacity < need) capacity = need
       const next = Buffer.allocUnsafe(capacity)

@@ -81,6 +81,8 @@ export const DEFAULT_MAX_PENDING_AUTO_PONGS = 100
 const INFLATE_BATCH = 64 * 1024
 /** compressed bytes waiting behind a running inflate before the parser stops taking more */
 const INFLATE_WAITING_MAX = 256 * 1024
+/** the first buffer a batch of compressed input is gathered in */
+const MIN_INFLATE_INPUT = 1024
 const defaultNow = (): number => performance.now()
 
 export class Connection implements FrameHandler {
@@ -119,7 +121,7 @@ export class Connection implements FrameHandler {
   private readonly dropExcessPongs: boolean
   // A compressed message's payload waits here (copied) while an inflate of an earlier part runs:
   // one zlib job per batch, never one per frame, so a message in many tiny frames costs O(bytes).
-  private inflateInput: Buffer[] = []
+  private inflateInput: Buffer | null = null
   private inflateInputBytes = 0
   /** the message's last frame has arrived (its payload is in inflateInput or being inflated) */
   private inflateLastSeen = false
@@ -228,11 +230,7 @@ export class Connection implements FrameHandler {
    */
   private inflatePiece (piece: Buffer, last: boolean): void {
     this.inflatingText = this.parser.messageOpcode === OPCODE_TEXT
-    if (piece.length !== 0) {
-      // zlib reads its input later, on the thread pool: keep a copy, never a view of the chunk
-      this.inflateInput.push(Buffer.from(piece))
-      this.inflateInputBytes += piece.length
-    }
+    if (piece.length !== 0) this.keepInflateInput(piece)
     if (last) {
       this.inflateLastSeen = true
       this.parser.pause()
@@ -242,14 +240,31 @@ export class Connection implements FrameHandler {
     this.pumpInflate()
   }
 
+  /**
+   * zlib reads its input later, on the thread pool: keep a copy, never a view of the chunk, and
+   * one buffer for the batch, not one per piece (a 1-byte piece would cost ~100 bytes of heap).
+   */
+  private keepInflateInput (piece: Buffer): void {
+    const used = this.inflateInputBytes
+    const need = used + piece.length
+    let buf = this.inflateInput
+    if (buf === null || need > buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(need, MIN_INFLATE_INPUT, buf === null ? 0 : buf.length * 2))
+      if (buf !== null && used !== 0) buf.copy(next, 0, 0, used)
+      this.inflateInput = buf = next
+    }
+    buf.set(piece, used)
+    this.inflateInputBytes = need
+  }
+
   /** Start the next inflate job if none runs and a batch (or the end of the message) is there. */
   private pumpInflate (): void {
     if (this.inflating) return
     const last = this.inflateLastSeen
     if (!last && this.inflateInputBytes < INFLATE_BATCH) return
-    const parts = this.inflateInput
-    const input = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.inflateInputBytes)
-    this.inflateInput = []
+    // the job owns this buffer now; the next piece starts another
+    const input = this.inflateInput === null ? EMPTY : this.inflateInput.subarray(0, this.inflateInputBytes)
+    this.inflateInput = null
     this.inflateInputBytes = 0
     this.inflating = true
     const isText = this.inflatingText
@@ -567,7 +582,7 @@ export class Connection implements FrameHandler {
   }
 
   private dropInflateInput (): void {
-    this.inflateInput = []
+    this.inflateInput = null
     this.inflateInputBytes = 0
     this.inflateLastSeen = false
   }
