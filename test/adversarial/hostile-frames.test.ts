@@ -21,7 +21,6 @@ interface Rng {
   logInt (max: number): number
 }
 // the soak's seeded PRNG (mulberry32), shared rather than copied
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { prng } = require('../differential/fixtures/common.js') as { prng: (seed: number) => Rng }
 
 const seed = process.env.FRAMES_SEED !== undefined ? Number(process.env.FRAMES_SEED) >>> 0 : Math.floor(Math.random() * 2 ** 32)

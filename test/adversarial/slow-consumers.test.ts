@@ -9,7 +9,7 @@
 import t from 'tap'
 import { frame } from '../helpers/frames'
 import { within } from '../helpers/raw-client'
-import { HEAVY, RSS_BOUND, attackSocket, framesIn, legitEcho, mb, startTarget, statsWhen, watchRss, type AttackSocket } from '../helpers/attack'
+import { HEAVY, RSS_BOUND, attackSocket, frameCount, framesIn, legitEcho, mb, startTarget, statsWhen, watchRss, type AttackSocket } from '../helpers/attack'
 
 const MAX_BACKPRESSURE = 256 * 1024
 const MESSAGE = 64 * 1024
@@ -36,13 +36,13 @@ async function echoFlood (a: AttackSocket): Promise<number> {
   return written
 }
 
-/** Resolve with the frames `a` has read once `done` holds for them. */
-async function readUntil (a: AttackSocket, done: (frames: ReturnType<typeof framesIn>) => boolean, what: string): Promise<ReturnType<typeof framesIn>> {
+/** Read until `done` holds for the bytes `a` has read (checked as they come, at most every 20 ms). */
+async function readUntil (a: AttackSocket, done: (bytes: Buffer) => boolean, what: string): Promise<Buffer> {
   a.read()
   return await within((async () => {
     for (;;) {
-      const frames = framesIn(a.received())
-      if (done(frames)) return frames
+      const bytes = a.received()
+      if (done(bytes)) return bytes
       if (a.isClosed()) throw new Error(`closed before ${what}`)
       await new Promise(resolve => setTimeout(resolve, 20))
     }
@@ -70,11 +70,11 @@ t.test(`${SLOW} clients stop reading while the server broadcasts and echoes (max
   // echoed, and its connection lives on
   const [, echoed] = await Promise.all([
     within(Promise.all(listeners.map(a => { a.read(); return a.closed })), 30_000, 'the listeners to be closed'),
-    Promise.all(talkers.map((a, i) => readUntil(a, frames => frames.length >= written[i], 'every echo')))
+    Promise.all(talkers.map((a, i) => readUntil(a, bytes => frameCount(bytes) >= written[i], 'every echo')))
   ])
   const codes = new Set(listeners.map(a => framesIn(a.received()).find(f => f.opcode === 0x8)?.payload.readUInt16BE(0) ?? null))
   t.ok([...codes].every(c => c === 1008 || c === null), `each listener read close 1008, or was dropped (${[...codes].join(', ')})`)
-  t.ok(echoed.every((frames, i) => frames.length === written[i] && frames.every(f => f.opcode === 0x2)), 'each talker gets every echo once it reads')
+  t.ok(echoed.every((bytes, i) => frameCount(bytes) === written[i] && framesIn(bytes).every(f => f.opcode === 0x2)), 'each talker gets every echo once it reads')
   t.equal(await legitEcho(target.port, 'after'), 'after', 'a legitimate client is echoed after')
   t.comment(`${SLOW} slow consumers, maxBackpressure 256 KiB (${mb(SLOW * MAX_BACKPRESSURE)} MB in all): idle RSS ${mb(idle)} MB, peak ${mb(peak)} MB (+${mb(grown)} MB)`)
   t.ok(grown < RSS_BOUND, `the server's RSS stays within +100 MB of idle (grew ${mb(grown)} MB)`)
@@ -89,8 +89,8 @@ t.test("with backpressurePolicy 'drop', slow listeners lose broadcasts, not thei
   t.equal(published, MESSAGES, `${MESSAGES} messages of 64 KiB published to ${slow} listeners that do not read`)
   const got = await Promise.all(listeners.map(async a => {
     await a.write(frame({ opcode: 0x1, payload: 'alive', mask: true }))
-    const frames = await readUntil(a, fs => fs.some(f => f.opcode === 0x1 && f.payload.toString() === 'alive'), 'the echo after the broadcast')
-    return frames.filter(f => f.opcode === 0x2).length
+    const bytes = await readUntil(a, b => framesIn(b).some(f => f.opcode === 0x1 && f.payload.toString() === 'alive'), 'the echo after the broadcast')
+    return framesIn(bytes).filter(f => f.opcode === 0x2).length
   }))
   t.ok(got.every(n => n < MESSAGES), `each listener is echoed after the broadcast, having received ${Math.min(...got)} to ${Math.max(...got)} of ${MESSAGES} messages`)
   const stats = await target.stats()

@@ -136,8 +136,18 @@ export async function attackSocket (t: Teardown, port: number, opts: { route?: s
   const closed = once(socket, 'close').then(() => { isClosed = true })
   await once(socket, 'connect')
   socket.write(handshakeRequest({ path: opts.route ?? '/', headers: opts.headers }))
-  let chunks: Buffer[] = []
-  const keep = (chunk: Buffer): void => { chunks.push(chunk) }
+  // what was read, in one buffer grown by doubling: received() is a view, never a fresh copy
+  let got = Buffer.alloc(64 * 1024)
+  let length = 0
+  const keep = (chunk: Buffer): void => {
+    if (length + chunk.length > got.length) {
+      const bigger = Buffer.alloc(Math.max(got.length * 2, length + chunk.length))
+      got.copy(bigger, 0, 0, length)
+      got = bigger
+    }
+    chunk.copy(got, length)
+    length += chunk.length
+  }
   await within(new Promise<void>((resolve, reject) => {
     let head = Buffer.alloc(0)
     const onHead = (chunk: Buffer): void => {
@@ -147,7 +157,7 @@ export async function attackSocket (t: Teardown, port: number, opts: { route?: s
       const status = head.subarray(0, end).toString('latin1').split('\r\n')[0]
       if (!status.startsWith('HTTP/1.1 101')) return reject(new Error(`expected 101, got ${status}`))
       socket.removeListener('data', onHead)
-      chunks.push(head.subarray(end + 4))
+      keep(head.subarray(end + 4))
       if (opts.read === true) socket.on('data', keep)
       else socket.pause()
       resolve()
@@ -157,10 +167,7 @@ export async function attackSocket (t: Teardown, port: number, opts: { route?: s
   }), 10_000, 'the 101')
   return {
     socket,
-    received () {
-      if (chunks.length > 1) chunks = [Buffer.concat(chunks)]
-      return chunks[0]
-    },
+    received: () => got.subarray(0, length),
     read () {
       if (socket.listeners('data').includes(keep)) return
       socket.on('data', keep)
@@ -189,6 +196,16 @@ export function framesIn (bytes: Buffer): DecodedFrame[] {
     rest = rest.subarray(n)
   }
   return out
+}
+
+/** How many complete frames are at the start of `bytes` (headers only are read). */
+export function frameCount (bytes: Buffer): number {
+  let n = 0
+  for (let at = 0, len = completeFrameLength(bytes); len !== -1; len = completeFrameLength(bytes.subarray(at))) {
+    at += len
+    n++
+  }
+  return n
 }
 
 /** The code of the first close frame in server bytes, 1005 for one without a code, null if none is there. */
