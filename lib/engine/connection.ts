@@ -15,6 +15,7 @@ import { isValidCloseCode } from './close-codes'
 import { MessageAssembler } from './assembler'
 import { PingTracker, type PingCallback } from './pings'
 import type { PerMessageDeflate } from './deflate'
+import { MessageInflater, type InflateSink } from './inflation'
 
 /** What a connection reports to whoever owns the transport. */
 export interface ConnectionHost {
@@ -77,15 +78,9 @@ interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, r
 const EMPTY = Buffer.alloc(0)
 /** as ws 8.23 (which closes past 60): a peer that reads nothing cannot make us queue pongs for ever */
 export const DEFAULT_MAX_PENDING_AUTO_PONGS = 100
-/** compressed bytes gathered before one inflate job: big enough that small frames share a job */
-const INFLATE_BATCH = 64 * 1024
-/** compressed bytes waiting behind a running inflate before the parser stops taking more */
-const INFLATE_WAITING_MAX = 256 * 1024
-/** the first buffer a batch of compressed input is gathered in */
-const MIN_INFLATE_INPUT = 1024
 const defaultNow = (): number => performance.now()
 
-export class Connection implements FrameHandler {
+export class Connection implements FrameHandler, InflateSink {
   readyState: ReadyState = OPEN
   readonly role: Role
   readonly writer: FrameWriter
@@ -119,15 +114,8 @@ export class Connection implements FrameHandler {
   private pendingAutoPongs = 0
   private readonly maxPendingAutoPongs: number
   private readonly dropExcessPongs: boolean
-  // A compressed message's payload waits here (copied) while an inflate of an earlier part runs:
-  // one zlib job per batch, never one per frame, so a message in many tiny frames costs O(bytes).
-  private inflateInput: Buffer | null = null
-  private inflateInputBytes = 0
-  /** the message's last frame has arrived (its payload is in inflateInput or being inflated) */
-  private inflateLastSeen = false
-  private inflating = false
-  /** the message being inflated is text (the parser's opcode is gone once its last frame is read) */
-  private inflatingText = false
+  /** the receiving half of permessage-deflate, when negotiated */
+  private readonly inflater: MessageInflater | null
 
   constructor (host: ConnectionHost, options: ConnectionOptions) {
     this.host = host
@@ -144,6 +132,7 @@ export class Connection implements FrameHandler {
     this.parser = new FrameParser(this, {
       role: this.role, maxPayload: this.maxPayload, allowRsv1: this.deflate !== null, maxFragments: options.maxFragments
     })
+    this.inflater = this.deflate === null ? null : new MessageInflater(this.deflate, this.parser, this)
     const heartbeat = options.heartbeatInterval ?? 0
     this.pings = new PingTracker(heartbeat, options.pongTimeout ?? heartbeat, options.maxPendingPings ?? 16, this.now())
   }
@@ -158,7 +147,7 @@ export class Connection implements FrameHandler {
   onDataPiece (piece: Buffer, frameDone: boolean, messageDone: boolean): void {
     const parser = this.parser
     const isText = parser.messageOpcode === OPCODE_TEXT
-    if (parser.compressed) return this.inflatePiece(piece, messageDone)
+    if (parser.compressed) return (this.inflater as MessageInflater).piece(piece, messageDone, isText)
     // Section 8.1: fail fast on the first invalid byte, even in the middle of a fragment.
     if (isText && !this.utf8.write(piece, 0, piece.length)) return this.fail('WS_ERR_INVALID_UTF8')
     if (messageDone) {
@@ -212,7 +201,7 @@ export class Connection implements FrameHandler {
 
   /** Bytes held for incoming data: a message being assembled or inflated, and bytes backlogged. */
   get heldIncoming (): number {
-    return this.assembler.length + this.inflateInputBytes + this.parser.backlogLength
+    return this.assembler.length + (this.inflater?.heldBytes ?? 0) + this.parser.backlogLength
   }
 
   /** The transport took everything queued so far: automatic pongs are no longer pending. */
@@ -221,78 +210,30 @@ export class Connection implements FrameHandler {
     this.pendingAutoPongs = 0
   }
 
-  /**
-   * RFC 7692 section 7.2.2: a compressed message is inflated as its pieces arrive, so that one
-   * inflating past maxPayload fails (1009) without the rest being inflated. Pieces are gathered
-   * into batches (one zlib job per INFLATE_BATCH bytes or per message, whatever the frames), the
-   * parser stops taking more while too much waits behind a running job, and it pauses at the end
-   * of the message until the message is delivered, so nothing overtakes it.
-   */
-  private inflatePiece (piece: Buffer, last: boolean): void {
-    this.inflatingText = this.parser.messageOpcode === OPCODE_TEXT
-    if (piece.length !== 0) this.keepInflateInput(piece)
-    if (last) {
-      this.inflateLastSeen = true
-      this.parser.pause()
-    } else if (this.inflating && this.inflateInputBytes >= INFLATE_WAITING_MAX) {
-      this.parser.pause()
+  // ---- inflated messages (InflateSink; inflation.ts does the batching) ----
+
+  get inflateCancelled (): boolean { return this.readyState === CLOSED || this.parser.stopped }
+
+  inflated (out: Buffer, isText: boolean): boolean {
+    // Section 8.1: fail fast on the first invalid byte, as soon as it is inflated.
+    if (isText && !this.utf8.write(out, 0, out.length)) {
+      this.fail('WS_ERR_INVALID_UTF8')
+      return false
     }
-    this.pumpInflate()
+    this.assembler.append(out, this.assembler.length + out.length, this.maxPayload)
+    return true
   }
 
-  /**
-   * zlib reads its input later, on the thread pool: keep a copy, never a view of the chunk, and
-   * one buffer for the batch, not one per piece (a 1-byte piece would cost ~100 bytes of heap).
-   */
-  private keepInflateInput (piece: Buffer): void {
-    const used = this.inflateInputBytes
-    const need = used + piece.length
-    let buf = this.inflateInput
-    if (buf === null || need > buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(need, MIN_INFLATE_INPUT, buf === null ? 0 : buf.length * 2))
-      if (buf !== null && used !== 0) buf.copy(next, 0, 0, used)
-      this.inflateInput = buf = next
-    }
-    buf.set(piece, used)
-    this.inflateInputBytes = need
-  }
-
-  /** Start the next inflate job if none runs and a batch (or the end of the message) is there. */
-  private pumpInflate (): void {
-    if (this.inflating) return
-    const last = this.inflateLastSeen
-    if (!last && this.inflateInputBytes < INFLATE_BATCH) return
-    // the job owns this buffer now; the next piece starts another
-    const input = this.inflateInput === null ? EMPTY : this.inflateInput.subarray(0, this.inflateInputBytes)
-    this.inflateInput = null
-    this.inflateInputBytes = 0
-    this.inflating = true
-    const isText = this.inflatingText
-    ;(this.deflate as PerMessageDeflate).decompress(input, last, (err, out) => this.onInflated(err, out, last, isText))
-  }
-
-  private onInflated (err: Error | null, out: Buffer | undefined, last: boolean, isText: boolean): void {
-    this.inflating = false
-    if (this.readyState === CLOSED || this.parser.stopped) return
-    if (err !== null) return this.failWith(err instanceof WebSocketError ? err : wsError('WS_ERR_INFLATE', err.message))
-    if (out !== undefined && out.length !== 0) {
-      if (isText && !this.utf8.write(out, 0, out.length)) return this.fail('WS_ERR_INVALID_UTF8')
-      this.assembler.append(out, this.assembler.length + out.length, this.maxPayload)
-    }
-    if (!last) {
-      this.pumpInflate()
-      // the parser stopped taking pieces while too much waited: take more now
-      if (!this.inflateLastSeen && this.parser.isPaused && this.inflateInputBytes < INFLATE_WAITING_MAX) {
-        this.parser.resume()
-        this.host.onOutput()
-      }
-      return
-    }
-    this.inflateLastSeen = false
-    this.inflatingText = false
+  inflatedMessage (isText: boolean): void {
     if (isText && !this.utf8.end()) return this.fail('WS_ERR_INVALID_UTF8', 'message ends inside a sequence')
     this.host.onMessage(this.assembler.take(), !isText)
-    this.parser.resume()
+  }
+
+  inflateFailed (err: Error): void {
+    this.failWith(err instanceof WebSocketError ? err : wsError('WS_ERR_INFLATE', err.message))
+  }
+
+  inflateResumed (): void {
     this.host.onOutput()
   }
 
@@ -314,7 +255,7 @@ export class Connection implements FrameHandler {
     // Section 5.5.1: nothing after a close frame is processed.
     this.parser.stop()
     this.assembler.clear()
-    this.dropInflateInput()
+    this.inflater?.drop()
     // Section 5.5.1: answer a close we did not start, echoing its code.
     if (!this.closeFrameSent) this.sendCloseFrame(code === CLOSE_NO_STATUS ? 0 : code, '')
     this.readyState = CLOSING
@@ -501,7 +442,7 @@ export class Connection implements FrameHandler {
     this.readyState = CLOSED
     this.parser.stop()
     this.assembler.clear()
-    this.dropInflateInput()
+    this.inflater?.drop()
     this.writer.discard()
     const cbs = this.takeSentCallbacks()
     // an Error (and its stack trace) only when a callback is there to be told: not on every close
@@ -544,7 +485,7 @@ export class Connection implements FrameHandler {
     if (this.readyState === CLOSED) return
     this.parser.stop()
     this.assembler.clear()
-    this.dropInflateInput()
+    this.inflater?.drop()
     this.dropSendQueue(err)
     const closeCode = err.closeCode
     if (!this.closeFrameSent && closeCode !== undefined && isValidCloseCode(closeCode)) {
@@ -579,12 +520,6 @@ export class Connection implements FrameHandler {
 
   private writeCloseFrame (payload: Buffer): void {
     this.queueControl(OPCODE_CLOSE, payload)
-  }
-
-  private dropInflateInput (): void {
-    this.inflateInput = null
-    this.inflateInputBytes = 0
-    this.inflateLastSeen = false
   }
 
   private dropSendQueue (err: Error): void {
