@@ -26,7 +26,8 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   await topics.start({ maxPayload: options.maxPayload })
   const clients = new Set<WebSocket>()
   const budget = opts.memoryBudget === undefined || opts.memoryBudget === 0 ? null : new MemoryBudget(resolveMemoryBudget(opts.memoryBudget), clients)
-  const shared: PluginShared = { options, topics, clients, closing: false, errorHandler: opts.errorHandler, budget }
+  const shared: PluginShared = { options, topics, clients, closing: false, errorHandler: opts.errorHandler, budget,
+    sharedReads: opts.sharedReads !== false }
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,

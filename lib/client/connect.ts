@@ -177,7 +177,7 @@ class Opening {
     // them (and after) are held until the caller's code after `await connect()` has attached
     // its listeners, then delivered in order.
     const ws = new WebSocket(socket, { ...settings.connection, deflate: extensions.deflate }, clientContext(settings),
-      protocol, extensions.header, settings.log, { head, hold: true })
+      protocol, extensions.header, settings.log, { head, hold: true, sharedReads: settings.sharedReads })
     this.resolve(ws)
     setImmediate(releaseHeld, ws)
   }

@@ -36,6 +36,8 @@ export interface ClientOptions extends ClientTlsOptions,
   log?: Logger
   /** offer permessage-deflate (RFC 7692): off by default; `true` for the defaults, or options */
   perMessageDeflate?: boolean | DeflateOptions
+  /** read into one buffer shared by every connection (default true; see the plugin's option) */
+  sharedReads?: boolean
 }
 
 /** Everything connect() needs, validated. */
@@ -55,6 +57,7 @@ export interface ResolvedClientOptions {
   backpressurePolicy: BackpressurePolicy
   /** extension negotiation: permessage-deflate when asked for, else none */
   extensions: ClientExtensions
+  sharedReads: boolean
 }
 
 const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'pfx', 'rejectUnauthorized', 'servername', 'checkServerIdentity',
@@ -114,6 +117,7 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
     },
     maxBackpressure: shared.maxBackpressure,
     backpressurePolicy: shared.backpressurePolicy,
+    sharedReads: options.sharedReads !== false,
     extensions: options.perMessageDeflate === undefined || options.perMessageDeflate === false
       ? noExtensions
       : deflateExtensions(options.perMessageDeflate === true ? {} : options.perMessageDeflate)

@@ -59,6 +59,12 @@ export interface WebSocketPluginOptions extends WebSocketSharedOptions {
    * (default: no budget)
    */
   memoryBudget?: number
+  /**
+   * read plain TCP sockets into one buffer shared by every connection (default true): fewer
+   * allocations and copies per read; `false` keeps Node's ordinary 'data' events (as does
+   * FASTIFY_RFC6455_SHARED_READS=0 in the environment)
+   */
+  sharedReads?: boolean
   /** called with errors thrown by WebSocket handlers (default: log and close 1011) */
   errorHandler?: (error: unknown, socket: import('../socket').WebSocket) => void
 }

@@ -51,6 +51,8 @@ export interface PluginShared {
   errorHandler: ((error: unknown, socket: WebSocket) => void) | undefined
   /** the process-wide memory budget (the memoryBudget option), or null */
   budget: MemoryBudget | null
+  /** the sharedReads option */
+  sharedReads: boolean
 }
 
 interface RouteState {
@@ -223,7 +225,7 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     maxPendingAutoPongs: options.maxPendingAutoPongs,
     dropExcessPongs: options.backpressurePolicy === 'drop',
     deflate
-  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true })
+  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads })
   // Messages arriving before the handler (or an async open) has settled are held, then delivered
   // in order; the bytes that came with the request (pending.head) were parsed before any read.
   ws.log.debug({ url: request.url, protocol }, 'websocket open')
