@@ -9,7 +9,6 @@ import { wsError, WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
 import { ReadGate, READ_HELD, READ_INFLATING, READ_CONSUMER, READ_OUTPUT } from './reading'
 import type { MemoryBudget, BudgetHolder } from './budget'
-import type { Topics, PublishOptions } from './pubsub/topics'
 
 export type SendCallback = (err?: Error) => void
 export type PingCallback = (err: Error | null, rtt?: number) => void
@@ -39,7 +38,23 @@ export interface SocketContext {
   budget?: MemoryBudget | null
   onClosed? (socket: WebSocket, code: number): void
   /** the plugin's topics, for subscribe/publish (null on client sockets) */
-  pubsub?: Topics | null
+  pubsub?: TopicRegistry | null
+}
+
+export interface PublishOptions {
+  /** send as binary; default: false for strings, true for buffers */
+  binary?: boolean
+}
+
+/**
+ * What a socket needs of the plugin's topics (pubsub/topics.ts implements it): the socket layer
+ * sits below pub/sub and knows it only through this.
+ */
+export interface TopicRegistry {
+  subscribe (socket: WebSocket, topic: string): boolean
+  unsubscribe (socket: WebSocket, topic: string): boolean
+  unsubscribeAll (socket: WebSocket): void
+  publish (topic: string, data: Buffer, binary: boolean, except: WebSocket | null): void
 }
 
 export interface SocketHandlers {
@@ -254,7 +269,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     this._topicsRegistry().publish(topic, toBuffer(data), options?.binary ?? typeof data !== 'string', this)
   }
 
-  private _topicsRegistry (): Topics {
+  private _topicsRegistry (): TopicRegistry {
     const topics = this._ctx.pubsub
     if (topics === undefined || topics === null) throw wsError('WS_ERR_NO_PUBSUB')
     return topics

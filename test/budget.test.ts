@@ -31,5 +31,5 @@ t.test('memoryBudget must be a positive number', async t => {
   const app = Fastify()
   t.teardown(() => app.close())
   app.register(websocket, { memoryBudget: -1 })
-  await t.rejects(app.ready(), { code: 'WS_ERR_INVALID_OPTION' })
+  await t.rejects(async () => { await app.ready() }, { code: 'WS_ERR_INVALID_OPTION' })
 })

@@ -9,7 +9,7 @@
 // minus 262 (MIN_LOOKAHEAD), i.e. at most 250 with 9 bits, which a 256-byte window decodes.
 import * as zlib from 'node:zlib'
 import { wsError } from '../errors'
-import { resolveDeflateOptions, type DeflateOptions, type NegotiatedDeflate, type ResolvedDeflateOptions } from '../handshake/extensions'
+import { resolveDeflateOptions, type DeflateOptions, type NegotiatedDeflate, type ResolvedDeflateOptions } from './deflate-options'
 import type { Role } from './constants'
 import { ZlibLane, sharedZlibLimiter } from './zlib-limiter'
 

@@ -12,6 +12,10 @@
 // collide with anything and duplicates stay visible (RFC 7692 section 7 makes them a reason to
 // decline).
 import { wsError } from '../errors'
+import { resolveDeflateOptions, type DeflateOptions, type ResolvedDeflateOptions, type NegotiatedDeflate } from '../engine/deflate-options'
+
+// the options live in the engine, beside the codec that uses them; named here for existing imports
+export { resolveDeflateOptions, type DeflateOptions, type ResolvedDeflateOptions, type NegotiatedDeflate }
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate'
 
@@ -22,106 +26,11 @@ export interface ExtensionOffer {
   params: Array<[string, string | true]>
 }
 
-/** User-facing permessage-deflate options (plugin `perMessageDeflate`, client `perMessageDeflate`). */
-export interface DeflateOptions {
-  /** messages smaller than this many bytes are sent uncompressed; default 1024 */
-  threshold?: number
-  /**
-   * zlib compression level, -1 (zlib default, 6) or 0..9; default 1. Level 1 compresses typical
-   * JSON and text to within ~10-15% of level 6 at 2-4x less CPU, and zlib's CPU, spent on
-   * libuv's small thread pool, is what bounds a busy server.
-   */
-  level?: number
-  /** zlib memLevel 1..9 (deflate state memory vs. speed); default 8 */
-  memLevel?: number
-  /** server forgets its compression context after each message (memory/CPU for ratio); default false */
-  serverNoContextTakeover?: boolean
-  /** client forgets its compression context after each message; default false */
-  clientNoContextTakeover?: boolean
-  /** largest LZ77 window (as bits, 8..15) the server compresses with; default: none asked (15) */
-  serverMaxWindowBits?: number
-  /**
-   * largest window (8..15) the client compresses with. A server requires it: offers from
-   * clients that cannot limit their window (no `client_max_window_bits` in the offer) are
-   * declined. Default: none asked (15)
-   */
-  clientMaxWindowBits?: number
-  /** zlib jobs allowed to run at once, process-wide, per distinct value; default 10 */
-  concurrencyLimit?: number
-  /** limit on a message's inflated size in bytes, below maxPayload; default: maxPayload alone */
-  maxInflatedSize?: number
-}
-
-/** DeflateOptions with every default applied and every value validated. */
-export interface ResolvedDeflateOptions {
-  threshold: number
-  level: number
-  memLevel: number
-  serverNoContextTakeover: boolean
-  clientNoContextTakeover: boolean
-  serverMaxWindowBits: number | undefined
-  clientMaxWindowBits: number | undefined
-  concurrencyLimit: number
-  maxInflatedSize: number | undefined
-}
-
-/** What both sides agreed on (RFC 7692 section 7.1); window bits are 15 when not limited. */
-export interface NegotiatedDeflate {
-  serverNoContextTakeover: boolean
-  clientNoContextTakeover: boolean
-  serverMaxWindowBits: number
-  clientMaxWindowBits: number
-}
-
 const SERVER_NO_CONTEXT_TAKEOVER = 'server_no_context_takeover'
 const CLIENT_NO_CONTEXT_TAKEOVER = 'client_no_context_takeover'
 const SERVER_MAX_WINDOW_BITS = 'server_max_window_bits'
 const CLIENT_MAX_WINDOW_BITS = 'client_max_window_bits'
 const MAX_WINDOW_BITS = 15
-
-// ---------------------------------------------------------------------------------------------
-// Options
-
-function checkInteger (name: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw wsError('WS_ERR_INVALID_OPTION', `perMessageDeflate.${name} must be an integer from ${min} to ${max}`)
-  }
-}
-
-function checkBoolean (name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw wsError('WS_ERR_INVALID_OPTION', `perMessageDeflate.${name} must be a boolean`)
-  }
-}
-
-/**
- * Apply the defaults to `perMessageDeflate: true` or an options object, validating every value.
- * @throws WebSocketError WS_ERR_INVALID_OPTION
- */
-export function resolveDeflateOptions (options: DeflateOptions | true = {}): ResolvedDeflateOptions {
-  const o: DeflateOptions = options === true ? {} : options
-  const resolved: ResolvedDeflateOptions = {
-    threshold: o.threshold ?? 1024,
-    level: o.level ?? 1,
-    memLevel: o.memLevel ?? 8,
-    serverNoContextTakeover: o.serverNoContextTakeover === true,
-    clientNoContextTakeover: o.clientNoContextTakeover === true,
-    serverMaxWindowBits: o.serverMaxWindowBits,
-    clientMaxWindowBits: o.clientMaxWindowBits,
-    concurrencyLimit: o.concurrencyLimit ?? 10,
-    maxInflatedSize: o.maxInflatedSize
-  }
-  checkInteger('threshold', resolved.threshold, 0, Number.MAX_SAFE_INTEGER)
-  checkInteger('level', resolved.level, -1, 9)
-  checkInteger('memLevel', resolved.memLevel, 1, 9)
-  checkBoolean('serverNoContextTakeover', o.serverNoContextTakeover)
-  checkBoolean('clientNoContextTakeover', o.clientNoContextTakeover)
-  if (resolved.serverMaxWindowBits !== undefined) checkInteger('serverMaxWindowBits', resolved.serverMaxWindowBits, 8, 15)
-  if (resolved.clientMaxWindowBits !== undefined) checkInteger('clientMaxWindowBits', resolved.clientMaxWindowBits, 8, 15)
-  checkInteger('concurrencyLimit', resolved.concurrencyLimit, 1, 1024)
-  if (resolved.maxInflatedSize !== undefined) checkInteger('maxInflatedSize', resolved.maxInflatedSize, 1, Number.MAX_SAFE_INTEGER)
-  return resolved
-}
 
 // ---------------------------------------------------------------------------------------------
 // Header grammar (RFC 6455 section 9.1, with RFC 7230's list, token and quoted-string rules)

@@ -8,10 +8,7 @@ import { OPCODE_BINARY, OPCODE_TEXT, OPEN } from '../engine/constants'
 import type { WebSocket } from '../socket'
 import type { AdapterContext, PubSubAdapter, PublishedMessage } from './adapter'
 
-export interface PublishOptions {
-  /** send as binary; default: false for strings, true for buffers */
-  binary?: boolean
-}
+export type { PublishOptions } from '../socket'
 
 const NO_SUBSCRIBERS: ReadonlySet<WebSocket> = new Set()
 
