@@ -56,6 +56,7 @@ const specs = {
   WS_ERR_HANDSHAKE_KEY: { message: 'Missing or invalid Sec-WebSocket-Key header', statusCode: 400 },
   WS_ERR_HANDSHAKE_VERSION: { message: 'Unsupported Sec-WebSocket-Version (only 13)', statusCode: 426 },
   WS_ERR_HANDSHAKE_ORIGIN: { message: 'Origin not allowed', statusCode: 403 },
+  WS_ERR_HANDSHAKE_VERIFY: { message: 'verifyClient refused the connection', statusCode: 401 },
   WS_ERR_HANDSHAKE_PROTOCOL: { message: 'No acceptable subprotocol offered', statusCode: 400 },
   WS_ERR_HANDSHAKE_EXTENSION: { message: 'Malformed Sec-WebSocket-Extensions header', statusCode: 400 },
   WS_ERR_HANDSHAKE_HEADERS: { message: 'Request header too large or too many headers', statusCode: 431 },

@@ -1,10 +1,13 @@
 // fastify-rfc6455: WebSocket routes for Fastify on an RFC 6455 engine of its own.
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, type WebSocketPluginOptions } from './plugin/options'
+import { resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, checkPluginKeys, type WebSocketPluginOptions,
+  type WebSocketSharedOptions } from './plugin/options'
 import { createOnRoute, routeStateOf, upgradeOnly, type PluginShared } from './plugin/route'
 import { createUpgradeListener, markUpgrade, checkServerTimeouts, kUpgrade, type UpgradeRequest, type UpgradeState } from './plugin/upgrade'
-import { injectWS, type InjectWSOptions } from './plugin/inject'
+import { injectWS, type InjectWSContext, type InjectWSHooks } from './plugin/inject'
+import { mapWsServerOptions, compatOptionError, type MappedWsOptions } from './plugin/ws-options'
+import { WebSocketServer } from './plugin/server'
 import { wsError } from './errors'
 import { MemoryBudget } from './budget'
 import type { WebSocketMemory } from './types'
@@ -20,14 +23,22 @@ const kInstalled = Symbol('fastify-rfc6455.installed')
 async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOptions): Promise<void> {
   const server = fastify.server as typeof fastify.server & { [kInstalled]?: boolean }
   if (server[kInstalled] === true) throw wsError('WS_ERR_INVALID_OPTION', 'fastify-rfc6455 is already registered on this server')
+  const compat = prepareOptions(opts)
+  for (const warning of compat.mapped.warnings) fastify.log.warn(warning)
   server[kInstalled] = true
-  const options = resolveOptions(opts)
+  const options = resolveOptions(compat.options)
   const topics = new Topics(opts.pubsub ?? memoryAdapter(), (err, msg) => fastify.log.error({ err }, msg))
   await topics.start({ maxPayload: options.maxPayload })
   const clients = new Set<WebSocket>()
   const budget = opts.memoryBudget === undefined || opts.memoryBudget === 0 ? null : new MemoryBudget(resolveMemoryBudget(opts.memoryBudget), clients)
-  const shared: PluginShared = { options, topics, clients, closing: false, errorHandler: opts.errorHandler, budget,
-    sharedReads: opts.sharedReads !== false }
+  const stopAccepting = (): void => {
+    shared.closing = true
+    upgradeState.closing = true
+  }
+  const wsServer = new WebSocketServer(clients, stopAccepting)
+  const shared: PluginShared = { options, topics, clients, closing: false, errorHandler: opts.errorHandler ?? undefined, budget,
+    sharedReads: opts.sharedReads !== false, verifyClient: compat.mapped.verifyClient, handleProtocols: compat.mapped.handleProtocols,
+    server: wsServer }
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,
@@ -41,6 +52,8 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   fastify.addHook('onRequest', refuseUpgradeToPlainRoute)
 
   fastify.decorate('websocketClients', shared.clients)
+  fastify.decorate('websocketServer', wsServer)
+  fastify.decorateRequest('ws', false)
   fastify.decorate('websocketMemory', function (): WebSocketMemory {
     return { heldBytes: budget?.held ?? heldBytes(clients), maxBytes: budget?.max ?? 0, evictions: budget?.evictions ?? 0 }
   })
@@ -50,13 +63,15 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   fastify.decorate('websocketSubscribers', function (topic: string) {
     return topics.subscribers(topic)
   })
-  fastify.decorate('injectWS', function (path: string, options?: InjectWSOptions) {
-    return injectWS(onUpgrade, path, options)
+  fastify.decorate('injectWS', function (path?: string, context?: InjectWSContext, hooks?: InjectWSHooks) {
+    return injectWS(onUpgrade, path, context, hooks)
   })
 
-  // the mark runs first in every 'upgrade' emit, so onUpgrade sees what listeners before it wrote
+  // the mark runs first in every 'upgrade' emit, so onUpgrade sees what listeners before it wrote;
+  // options.server (as in @fastify/websocket): another HTTP server's upgrades are routed here too
+  const upgradeServers = compat.mapped.server === undefined ? [server] : [server, compat.mapped.server]
   server.prependListener('upgrade', markUpgrade)
-  server.on('upgrade', onUpgrade)
+  for (const s of upgradeServers) s.on('upgrade', onUpgrade)
   fastify.addHook('onReady', function (done) {
     checkServerTimeouts(server, fastify.log)
     done()
@@ -64,17 +79,33 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
 
   // fastify.close(): refuse new upgrades, close every socket with 1001 Going Away, wait for the
   // closing handshakes up to closeTimeout, then terminate what is left.
+  // A preClose option replaces the closing step, not the refusal of new upgrades.
   fastify.addHook('preClose', async () => {
-    shared.closing = true
-    upgradeState.closing = true
-    await closeAll(shared.clients, shared.options.closeTimeout)
+    stopAccepting()
+    if (opts.preClose == null) await closeAll(shared.clients, shared.options.closeTimeout)
   })
+  if (opts.preClose != null) fastify.addHook('preClose', opts.preClose)
   fastify.addHook('onClose', async () => {
-    server.removeListener('upgrade', onUpgrade)
-    server.removeListener('upgrade', markUpgrade)
+    for (const s of upgradeServers) {
+      s.removeListener('upgrade', onUpgrade)
+      s.removeListener('upgrade', markUpgrade)
+    }
     server[kInstalled] = false
     await topics.close()
   })
+}
+
+/** Validate the plugin options and map @fastify/websocket's `options` onto ours. */
+function prepareOptions (opts: WebSocketPluginOptions): { options: WebSocketPluginOptions, mapped: MappedWsOptions } {
+  checkPluginKeys(opts)
+  // as @fastify/websocket: a handler that is not a function is refused, not ignored
+  if (opts.errorHandler != null && typeof opts.errorHandler !== 'function') throw compatOptionError('invalid errorHandler function')
+  if (opts.preClose != null && typeof opts.preClose !== 'function') throw compatOptionError('invalid preClose function')
+  const mapped = mapWsServerOptions(opts.options)
+  for (const key of Object.keys(mapped.shared) as Array<keyof WebSocketSharedOptions>) {
+    if (opts[key] !== undefined) throw wsError('WS_ERR_INVALID_OPTION', `${key} is given both in the plugin options and in options: give it once`)
+  }
+  return { options: { ...opts, ...mapped.shared }, mapped }
 }
 
 /** Close every socket with 1001 and resolve once all have closed, terminating stragglers after `timeout` ms. */
@@ -100,6 +131,8 @@ function closeAll (clients: Set<WebSocket>, timeout: number): Promise<void> {
  * upgraded: most often the route was declared before this plugin finished loading.
  */
 function refuseUpgradeToPlainRoute (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  // request.ws (as @fastify/websocket): whether this request asks to upgrade
+  request.ws = (request.raw as UpgradeRequest)[kUpgrade] !== undefined
   if ((request.raw as UpgradeRequest)[kUpgrade] === undefined || request.is404 || routeStateOf(request) !== undefined) {
     done()
     return
@@ -132,13 +165,22 @@ const plugin = fp(fastifyRfc6455, { fastify: '5.x', name: 'fastify-rfc6455' })
 
 export default plugin
 export { plugin as fastifyRfc6455 }
+/** @fastify/websocket's named export, so that `import { fastifyWebsocket } from ...` keeps working */
+export { plugin as fastifyWebsocket }
 export { WebSocket } from './socket'
 export { createWebSocketStream, type WebSocketStreamOptions } from './stream'
-export type { SendOptions, SendCallback, PingCallback, WebSocketData, BackpressurePolicy } from './socket'
+export type { SendOptions, SendCallback, PingCallback, WebSocketData, BackpressurePolicy, WebSocketEventListeners } from './socket'
 export { WebSocketError, errorCodes, type WebSocketErrorCode } from './errors'
 export type { WebSocketPluginOptions, WebSocketSharedOptions, HeartbeatOptions, AllowedOrigins } from './plugin/options'
 export type { WebSocketRouteOptions, WebSocketRouteHandlers, WebSocketHandler } from './plugin/route'
-export { InjectRefusedError, type InjectWSOptions } from './plugin/inject'
+// @fastify/websocket's type names
+export type { WebSocketHandler as WebsocketHandler, WebSocketRouteOptions as WebsocketRouteOptions } from './plugin/route'
+export type { WebSocketPluginOptions as WebsocketPluginOptions } from './plugin/options'
+export { InjectRefusedError, type InjectWSOptions, type InjectWSContext, type InjectWSHooks } from './plugin/inject'
+export { WebSocketServer, type WebSocketServerEvents } from './plugin/server'
+export type { WsServerOptions, WsPerMessageDeflateOptions, VerifyClient, VerifyClientInfo } from './plugin/ws-options'
+export type { WebSocketErrorHandler } from './plugin/options'
+export { MessageEvent, CloseEvent, ErrorEvent, WsEvent, type BinaryType, type EventTargetEvents, type EventListenerFn } from './event-target'
 export type { PubSubAdapter, PublishedMessage, DeliverFunction, AdapterContext } from './pubsub/adapter'
 export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
 export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'

@@ -9,6 +9,8 @@ import { wsError, WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
 import { ReadGate, READ_HELD, READ_INFLATING, READ_CONSUMER, READ_OUTPUT } from './reading'
 import type { MemoryBudget, BudgetHolder } from './budget'
+import { addEventListener, removeEventListener, getAttribute, setAttribute, toBinaryType,
+  type BinaryType, type EventListenerFn, type EventTargetType, type EventTargetEvents } from './event-target'
 
 export type SendCallback = (err?: Error) => void
 export type PingCallback = (err: Error | null, rtt?: number) => void
@@ -73,6 +75,8 @@ export interface SocketStart {
   hold?: boolean
   /** read plain TCP into the shared buffer (default true; see shared-read.ts) */
   sharedReads?: boolean
+  /** the socket's `url`: the request's URL on the server, the URL connected to on the client */
+  url?: string
 }
 
 export interface Logger {
@@ -124,6 +128,8 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   /** @internal bytes last reported to the memory budget */
   _budgetHeld = 0
   private _evicted = false
+  private _binaryType: BinaryType = 'nodebuffer'
+  private _url = ''
 
   constructor (stream: Duplex, connection: ConnectionOptions, ctx: SocketContext, protocol: string,
     extensions: string, log: Logger | null, start?: SocketStart) {
@@ -148,6 +154,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     this._conn.parser.transient = shared
     if ((connection.heartbeatInterval ?? 0) > 0) this._startTicking()
     this._reader.start()
+    if (start?.url !== undefined) this._url = start.url
   }
 
   get readyState (): ReadyState { return this._conn.readyState }
@@ -220,8 +227,12 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     return false
   }
 
-  ping (data?: WebSocketData, mask?: boolean | PingCallback, cb?: PingCallback): void {
-    if (typeof mask === 'function') cb = mask
+  /** As ws: `ping()`, `ping(cb)`, `ping(data, mask, cb)`; the callback gets the round-trip time when the pong arrives. */
+  ping (data?: WebSocketData | PingCallback, mask?: boolean | PingCallback, cb?: PingCallback): void {
+    if (typeof data === 'function') {
+      cb = data
+      data = undefined
+    } else if (typeof mask === 'function') cb = mask
     this._conn.ping(data === undefined ? undefined : toBuffer(data), cb ?? undefined)
   }
 
@@ -252,6 +263,39 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 
   /** Whether `pause()` is in effect. */
   get isPaused (): boolean { return this._reader.has(READ_CONSUMER) }
+
+  // ---- ws compatibility: binaryType, url, the EventTarget interface ----
+
+  /**
+   * How binary messages reach 'message' listeners (as ws): 'nodebuffer' (default) a Buffer,
+   * 'arraybuffer' an ArrayBuffer, 'fragments' an array of Buffers. Route handlers' `message`
+   * always gets a Buffer.
+   */
+  get binaryType (): BinaryType { return this._binaryType }
+  set binaryType (value: BinaryType) {
+    if (value !== 'nodebuffer' && value !== 'arraybuffer' && value !== 'fragments') return // ignored, as ws does
+    this._binaryType = value
+  }
+
+  /** the request's URL (path and query) on the server; the URL connected to on the client */
+  get url (): string { return this._url }
+
+  addEventListener<K extends EventTargetType> (type: K, listener: EventListenerFn<K>, options?: { once?: boolean }): void {
+    addEventListener(this, type, listener as EventListenerFn<EventTargetType>, options)
+  }
+
+  removeEventListener<K extends EventTargetType> (type: K, listener: EventListenerFn<K>): void {
+    removeEventListener(this, type, listener)
+  }
+
+  get onopen (): ((event: EventTargetEvents['open']) => void) | null { return getAttribute(this, 'open') as never }
+  set onopen (fn: ((event: EventTargetEvents['open']) => void) | null) { setAttribute(this, 'open', fn) }
+  get onmessage (): ((event: EventTargetEvents['message']) => void) | null { return getAttribute(this, 'message') as never }
+  set onmessage (fn: ((event: EventTargetEvents['message']) => void) | null) { setAttribute(this, 'message', fn) }
+  get onclose (): ((event: EventTargetEvents['close']) => void) | null { return getAttribute(this, 'close') as never }
+  set onclose (fn: ((event: EventTargetEvents['close']) => void) | null) { setAttribute(this, 'close', fn) }
+  get onerror (): ((event: EventTargetEvents['error']) => void) | null { return getAttribute(this, 'error') as never }
+  set onerror (fn: ((event: EventTargetEvents['error']) => void) | null) { setAttribute(this, 'error', fn) }
 
   // ---- pub/sub ----
 
@@ -505,7 +549,7 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
         const result = h.message(this, data, isBinary)
         if (isPromise(result)) result.then(undefined, (err: unknown) => this._ctx.onHandlerError(this, err))
       }
-      this.emit('message', data, isBinary)
+      this.emit('message', isBinary && this._binaryType !== 'nodebuffer' ? toBinaryType(data, this._binaryType) : data, isBinary)
     } catch (err) {
       this._ctx.onHandlerError(this, err)
     }
@@ -524,6 +568,40 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
     startTicking(this)
   }
 
+}
+
+/** The socket's events and their listeners' parameters (as ws's). */
+export interface WebSocketEventListeners {
+  /** a binary message's data follows `binaryType` (a Buffer by default); text arrives as a Buffer of UTF-8 */
+  message: (data: Buffer, isBinary: boolean) => void
+  close: (code: number, reason: Buffer) => void
+  error: (err: Error) => void
+  ping: (data: Buffer) => void
+  pong: (data: Buffer) => void
+  drain: () => void
+  open: () => void
+}
+
+type Events = WebSocketEventListeners
+// any listener function fits (never[]: its parameters are not checked), as with EventEmitter
+type AnyListener = (...args: never[]) => void
+
+// typed events: declaration merging with the class above (ws's overloads, one per method)
+export interface WebSocket {
+  on<E extends keyof Events> (event: E, listener: Events[E]): this
+  on (event: string | symbol, listener: AnyListener): this
+  once<E extends keyof Events> (event: E, listener: Events[E]): this
+  once (event: string | symbol, listener: AnyListener): this
+  off<E extends keyof Events> (event: E, listener: Events[E]): this
+  off (event: string | symbol, listener: AnyListener): this
+  addListener<E extends keyof Events> (event: E, listener: Events[E]): this
+  addListener (event: string | symbol, listener: AnyListener): this
+  removeListener<E extends keyof Events> (event: E, listener: Events[E]): this
+  removeListener (event: string | symbol, listener: AnyListener): this
+  prependListener<E extends keyof Events> (event: E, listener: Events[E]): this
+  prependListener (event: string | symbol, listener: AnyListener): this
+  prependOnceListener<E extends keyof Events> (event: E, listener: Events[E]): this
+  prependOnceListener (event: string | symbol, listener: AnyListener): this
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set()

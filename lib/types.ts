@@ -4,12 +4,13 @@
 import type {
   RawServerBase, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger,
   FastifyTypeProvider, FastifyTypeProviderDefault, RouteGenericInterface, ContextConfigDefault, FastifySchema,
-  FastifyRequest, RouteHandlerMethod, HTTPMethods
+  FastifyRequest, RouteHandlerMethod, HTTPMethods, RequestGenericInterface
 } from 'fastify'
 import type { WebSocket, WebSocketData } from './socket'
 import type { PublishOptions } from './pubsub/topics'
 import type { WebSocketRouteOptions } from './plugin/route'
-import type { InjectWSOptions } from './plugin/inject'
+import type { InjectWSOptions, InjectWSHooks } from './plugin/inject'
+import type { WebSocketServer } from './plugin/server'
 
 /** The Fastify request a WebSocket handler receives, typed by the route's generics and schema. */
 /** What `app.websocketMemory()` reports. */
@@ -48,8 +49,26 @@ declare module 'fastify' {
     websocketPublish (topic: string, data: WebSocketData, options?: PublishOptions): void
     /** this process's subscribers of `topic` */
     websocketSubscribers (topic: string): ReadonlySet<WebSocket>
-    /** open a WebSocket to `path` without a port (tests); rejects with the HTTP status of a refusal */
-    injectWS (path: string, options?: InjectWSOptions): Promise<WebSocket>
+    /** ws's server, as far as apps use it: `clients`, the 'connection' and 'headers' events, close() */
+    readonly websocketServer: WebSocketServer
+    /**
+     * open a WebSocket to `path` (default '/') without a port (tests); rejects with an
+     * InjectRefusedError (the HTTP status of a refusal)
+     */
+    injectWS (path?: string, options?: InjectWSOptions, hooks?: InjectWSHooks): Promise<WebSocket>
+
+    /** `websocket: true`: `handler` receives the socket and the Fastify request. */
+    route<
+      RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+      ContextConfig = ContextConfigDefault,
+      const SchemaCompiler extends FastifySchema = FastifySchema
+    >(opts: Omit<RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>, 'websocket'> & {
+      method: HTTPMethods | HTTPMethods[]
+      url: string
+      websocket: true
+      handler: (this: FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>, socket: WebSocket,
+        request: WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>) => unknown
+    }): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>
 
     /** A WebSocket route declared with a handler object; `handler` (optional) serves plain HTTP GETs. */
     route<
@@ -76,6 +95,14 @@ declare module 'fastify' {
   > {
     /** `true`: the handler receives `(socket, request)`; an object: WebSocket handlers and options */
     websocket?: boolean | WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>>
+    /** (as @fastify/websocket) the WebSocket handler of a route whose `handler` serves plain HTTP */
+    wsHandler?: (this: FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>, socket: WebSocket,
+      request: WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>) => unknown
+  }
+
+  interface FastifyRequest {
+    /** whether this request asks to upgrade to a WebSocket (set from onRequest on) */
+    ws: boolean
   }
 
   interface RouteShorthandMethod<
@@ -86,7 +113,8 @@ declare module 'fastify' {
     Logger extends FastifyBaseLogger = FastifyBaseLogger
   > {
     /** `websocket: true`: the handler receives the socket and the Fastify request. */
-    <RouteGeneric extends RouteGenericInterface = RouteGenericInterface, ContextConfig = ContextConfigDefault,
+    // RequestGenericInterface by default, as @fastify/websocket types this request (no Reply key)
+    <RouteGeneric extends RouteGenericInterface = RequestGenericInterface, ContextConfig = ContextConfigDefault,
       const SchemaCompiler extends FastifySchema = FastifySchema>(
       path: string,
       opts: RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger> & { websocket: true },

@@ -20,7 +20,7 @@ app.register(websocket, {
   handshakeTimeout: 5000,
   perMessageDeflate: { threshold: 512, serverNoContextTakeover: true },
   pubsub: memoryAdapter(),
-  errorHandler (error, socket) { expectType<unknown>(error); expectType<WebSocket>(socket) }
+  errorHandler (error, socket, request) { expectType<Error>(error); expectType<WebSocket>(socket); expectType<boolean>(request.ws) }
 })
 app.register(fastifyRfc6455, { heartbeat: true, allowedOrigins: async (origin) => origin === 'https://x' })
 expectError(app.register(websocket, { maxPayload: 'big' }))

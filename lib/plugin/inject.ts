@@ -8,20 +8,32 @@ import { generateKey, computeAccept } from '../handshake/accept'
 import { WebSocket, type SocketContext } from '../socket'
 import { wsError } from '../errors'
 
-export interface InjectWSOptions {
+/** The request side of `app.injectWS(path, context)`. */
+export interface InjectWSContext {
+  /** request headers (the handshake's own are set by injectWS) */
   headers?: Record<string, string>
+  /** subprotocols to offer */
   protocols?: string[]
-  /** called with the refusal's HTTP response instead of rejecting */
-  onInit?: (socket: WebSocket) => void
 }
+
+/** `app.injectWS(path, context, hooks)` (as @fastify/websocket's third argument). */
+export interface InjectWSHooks {
+  /** the client socket, before injectWS resolves and before any message is delivered to it */
+  onInit?: (socket: WebSocket) => void
+  /** the client socket once open (after onInit, before injectWS resolves) */
+  onOpen?: (socket: WebSocket) => void
+}
+
+/** Both in one object (the second argument accepts the hooks too). */
+export interface InjectWSOptions extends InjectWSContext, InjectWSHooks {}
 
 export class InjectRefusedError extends Error {
   readonly statusCode: number
   readonly headers: Record<string, string>
   readonly body: string
   constructor (statusCode: number, headers: Record<string, string>, body: string) {
-    super(`WebSocket upgrade refused with HTTP ${statusCode}`)
-    this.name = 'InjectRefusedError'
+    // ws's wording (and @fastify/websocket's): tests compare it
+    super(`Unexpected server response: ${statusCode}`)
     this.statusCode = statusCode
     this.headers = headers
     this.body = body
@@ -39,7 +51,8 @@ const clientContext: SocketContext = {
 }
 
 export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
-  path: string, options: InjectWSOptions = {}): Promise<WebSocket> {
+  path = '/', context: InjectWSOptions = {}, hooks: InjectWSHooks = {}): Promise<WebSocket> {
+  const options: InjectWSOptions = { ...context, ...hooks }
   const [clientSide, serverSide] = duplexPair()
   // An in-memory pair does not share a fate as a TCP connection does: when one side is destroyed
   // (terminate(), a failed handshake) the other must see its connection gone, or app.close()
@@ -96,8 +109,10 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
         return
       }
       const ws = new WebSocket(clientSide, { role: 'client' }, clientContext, fields['sec-websocket-protocol'] ?? '',
-        fields['sec-websocket-extensions'] ?? '', null, { head: rest, hold: true })
+        fields['sec-websocket-extensions'] ?? '', null, { head: rest, hold: true, url: path })
+      // the socket is open when it is made: onInit then onOpen, both before the promise resolves
       options.onInit?.(ws)
+      options.onOpen?.(ws)
       resolve(ws)
       // messages (a welcome sent in open) wait for the caller's listeners after `await injectWS()`
       setImmediate(() => ws._release())

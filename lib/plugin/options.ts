@@ -6,6 +6,8 @@ import { DEFAULT_MAX_FRAGMENTS } from '../engine/parser'
 import { DEFAULT_MAX_PENDING_AUTO_PONGS } from '../engine/connection'
 import type { BackpressurePolicy } from '../socket'
 import { resolveDeflateOptions, type DeflateOptions } from '../handshake/extensions'
+import type { FastifyInstance, FastifyReply, FastifyRequest, preCloseAsyncHookHandler, preCloseHookHandler } from 'fastify'
+import type { WsServerOptions } from './ws-options'
 
 export interface HeartbeatOptions {
   /** ms between pings (default 30000) */
@@ -65,8 +67,68 @@ export interface WebSocketPluginOptions extends WebSocketSharedOptions {
    * FASTIFY_RFC6455_SHARED_READS=0 in the environment)
    */
   sharedReads?: boolean
-  /** called with errors thrown by WebSocket handlers (default: log and close 1011) */
-  errorHandler?: (error: unknown, socket: import('../socket').WebSocket) => void
+  /**
+   * called, with `this` the Fastify instance, with errors thrown by WebSocket handlers and with
+   * the socket's own errors (protocol errors, timeouts); default: log, and close 1011 after a
+   * handler error (a protocol error has already failed the connection)
+   */
+  errorHandler?: WebSocketErrorHandler
+  /**
+   * replaces the default shutdown step (close every socket with 1001, wait up to closeTimeout):
+   * it must close the sockets itself (`this.websocketServer.clients`). New upgrades get 503 either way
+   */
+  preClose?: preCloseHookHandler | preCloseAsyncHookHandler
+  /** @fastify/websocket's ws.Server options: mapped onto these options, or refused (see the README) */
+  options?: WsServerOptions
+}
+
+export type WebSocketErrorHandler = (this: FastifyInstance, error: Error, socket: import('../socket').WebSocket,
+  request: FastifyRequest, reply: FastifyReply) => void
+
+/**
+ * Every key the plugin options may have; anything else is refused, so that a misspelt or
+ * unsupported option is never silently ignored. `prefix`, `logLevel` and `logSerializers` are
+ * Fastify's own register options. Typed against WebSocketPluginOptions: an option added there
+ * and not here fails to compile.
+ */
+const PLUGIN_KEYS: Record<keyof WebSocketPluginOptions | 'prefix' | 'logLevel' | 'logSerializers', true> = {
+  maxPayload: true,
+  heartbeat: true,
+  allowedOrigins: true,
+  maxBackpressure: true,
+  backpressurePolicy: true,
+  maxFragments: true,
+  maxPendingAutoPongs: true,
+  autoPong: true,
+  closeTimeout: true,
+  perMessageDeflate: true,
+  pubsub: true,
+  handshakeTimeout: true,
+  memoryBudget: true,
+  sharedReads: true,
+  errorHandler: true,
+  preClose: true,
+  options: true,
+  prefix: true,
+  logLevel: true,
+  logSerializers: true
+}
+
+/** Keys that were options of @fastify/websocket or of older versions, and what to use instead. */
+const PLUGIN_HINTS: Record<string, string> = {
+  handle: "declare a wildcard route instead: app.get('/*', { websocket: true }, handle)",
+  connectionOptions: 'wrap the socket with createWebSocketStream(socket, options) instead',
+  verifyClient: 'pass it as options.verifyClient, or check the request in an onRequest or preValidation hook',
+  handleProtocols: "pass it as options.handleProtocols, or give routes `websocket: { protocols: [...] }`",
+  clientTracking: 'app.websocketServer.clients always tracks the open sockets'
+}
+
+/** Refuse keys of the plugin options this plugin does not know (WS_ERR_INVALID_OPTION). */
+export function checkPluginKeys (opts: object): void {
+  for (const key of Object.keys(opts)) {
+    if (Object.hasOwn(PLUGIN_KEYS, key)) continue
+    throw wsError('WS_ERR_INVALID_OPTION', `unknown plugin option "${key}": ${PLUGIN_HINTS[key] ?? 'see the README for the options'}`)
+  }
 }
 
 export interface ResolvedOptions {

@@ -15,7 +15,10 @@ import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../hands
 import { PerMessageDeflate } from '../engine/deflate'
 import { WebSocket, type SocketContext, type SocketHandlers } from '../socket'
 import { OPEN } from '../engine/constants'
-import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions } from './options'
+import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions, type WebSocketErrorHandler } from './options'
+import { compatOptionError, type VerifyClient, type WsServerOptions } from './ws-options'
+import type { WebSocketServer } from './server'
+import { checkRouteKeys, verifyClientAllows, refuseVerified, beginSocket, remember, callErrorHandler } from './compat'
 import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
 import type { Topics } from '../pubsub/topics'
 
@@ -48,7 +51,13 @@ export interface PluginShared {
   topics: Topics
   clients: Set<WebSocket>
   closing: boolean
-  errorHandler: ((error: unknown, socket: WebSocket) => void) | undefined
+  errorHandler: WebSocketErrorHandler | undefined
+  /** options.verifyClient (ws), run before the 101 */
+  verifyClient: VerifyClient | undefined
+  /** options.handleProtocols (ws), for routes that do not choose their subprotocol themselves */
+  handleProtocols: WsServerOptions['handleProtocols']
+  /** app.websocketServer: 'connection' and 'headers' events */
+  server: WebSocketServer
   /** the process-wide memory budget (the memoryBudget option), or null */
   budget: MemoryBudget | null
   /** the sharedReads option */
@@ -72,29 +81,41 @@ export function routeStateOf (request: FastifyRequest): RouteState | undefined {
 }
 
 /** The `onRoute` hook: turn `websocket: true | {...}` routes into WebSocket routes. */
-export function createOnRoute (shared: PluginShared): (route: RouteOptions & { websocket?: unknown }) => void {
+export function createOnRoute (shared: PluginShared): (route: RouteOptions & { websocket?: unknown, wsHandler?: unknown }) => void {
   return function onRoute (route): void {
     const spec = route.websocket
-    if (spec === undefined || spec === false) return
-    if (spec !== true && (typeof spec !== 'object' || spec === null)) {
+    // @fastify/websocket's wsHandler: a (socket, request) handler beside the route's HTTP handler
+    const wsHandler = route.wsHandler
+    if ((spec === undefined || spec === false) && wsHandler === undefined) return
+    if (wsHandler !== undefined) {
+      if (typeof wsHandler !== 'function') throw compatOptionError('invalid wsHandler function')
+      if (spec !== undefined && spec !== false) {
+        throw wsError('WS_ERR_INVALID_OPTION', `route ${route.url} has both websocket and wsHandler: give one of them`)
+      }
+    } else if (spec !== true && (typeof spec !== 'object' || spec === null)) {
       throw wsError('WS_ERR_INVALID_OPTION', `websocket on ${route.url} must be true or an object of handlers and options`)
     }
-    if (route.method === 'HEAD') {
-      // Fastify's automatic HEAD twin of a GET WebSocket route is plain HTTP
-      route.handler = spec === true ? upgradeRequired : route.handler
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (methods.every(m => m === 'HEAD')) {
+      // a HEAD request cannot upgrade (Fastify's automatic HEAD twin of a GET route, too): a
+      // route that only upgrades has nothing to show it (404, as @fastify/websocket answers)
+      if (spec === true || route.handler === upgradeOnly) route.handler = headNotFound
       return
     }
-    const methods = Array.isArray(route.method) ? route.method : [route.method]
-    if (methods.length !== 1 || methods[0] !== 'GET') {
+    if (methods.some(m => m !== 'GET' && m !== 'HEAD')) {
       // RFC 6455 section 4.1: the opening handshake is a GET request
-      throw wsError('WS_ERR_INVALID_OPTION', `WebSocket route ${route.url} must use GET, not ${methods.join(', ')}`)
+      throw compatOptionError('websocket handler can only be declared in GET method')
     }
-    const hooks: WebSocketRouteOptions<any> = spec === true ? {} : spec as WebSocketRouteOptions<any>
+    if (spec !== undefined && spec !== true && spec !== false) checkRouteKeys(spec as object, route.url)
+    const hooks: WebSocketRouteOptions<any> = spec === true || wsHandler !== undefined ? {} : spec as WebSocketRouteOptions<any>
     const options = resolveOptions(hooks, shared.options)
+    const plain = spec === true || route.handler === upgradeOnly ? null : route.handler
+    // as @fastify/websocket does: a route that only upgrades is left out of generated API docs
+    if (plain === null) route.schema = { ...route.schema, hide: true } as RouteOptions['schema']
     const state: RouteState = {
-      handler: spec === true ? route.handler as unknown as WebSocketHandler<any> : null,
+      handler: wsHandler !== undefined ? wsHandler as WebSocketHandler<any> : spec === true ? route.handler as unknown as WebSocketHandler<any> : null,
       hooks,
-      plain: spec === true || route.handler === upgradeOnly ? null : route.handler,
+      plain,
       options,
       originAllowed: options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
       ctx: buildSocketContext(hooks, options, shared),
@@ -108,6 +129,10 @@ export function createOnRoute (shared: PluginShared): (route: RouteOptions & { w
 /** Placeholder handler for `websocket: {...}` routes declared without a plain-HTTP handler. */
 export function upgradeOnly (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
   upgradeRequired.call(this, request, reply)
+}
+
+function headNotFound (this: FastifyInstance, _request: FastifyRequest, reply: FastifyReply): void {
+  reply.code(404).send()
 }
 
 function upgradeRequired (this: FastifyInstance, _request: FastifyRequest, reply: FastifyReply): void {
@@ -125,7 +150,8 @@ function websocketRouteHandler (this: FastifyInstance, request: FastifyRequest, 
       throw wsError('WS_ERR_HANDSHAKE_CONNECTION', request.headers.connection === undefined ? 'header missing' : 'no upgrade token')
     }
     if (state.plain !== null) return state.plain.call(this, request, reply)
-    upgradeRequired.call(this, request, reply)
+    if (request.method === 'HEAD') headNotFound.call(this, request, reply)
+    else upgradeRequired.call(this, request, reply)
     return undefined
   }
   return acceptUpgrade(this, state, request, reply)
@@ -153,18 +179,35 @@ function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: Fa
     if (err instanceof WebSocketError && err.code === 'WS_ERR_HANDSHAKE_VERSION') reply.header('Sec-WebSocket-Version', '13')
     throw err
   }
+  const verify = state.shared.verifyClient
+  const proceed = (): Promise<void> | undefined => {
+    if (verify === undefined) {
+      completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
+      return undefined
+    }
+    // ws's verifyClient, after Fastify's hooks and the origin check, before the 101
+    const verdict = verifyClientAllows(verify, request)
+    if (verdict instanceof Promise) {
+      return verdict.then(refusal => {
+        if (refusal !== null) throw refuseVerified(reply, refusal)
+        completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
+      })
+    }
+    if (verdict !== null) throw refuseVerified(reply, verdict)
+    completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
+    return undefined
+  }
   if (state.originAllowed !== null) {
     const allowed = state.originAllowed(info.origin, request)
     if (typeof allowed === 'object') {
       return allowed.then(ok => {
         if (!ok) throw wsError('WS_ERR_HANDSHAKE_ORIGIN', info.origin)
-        completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
+        return proceed()
       })
     }
     if (!allowed) throw wsError('WS_ERR_HANDSHAKE_ORIGIN', info.origin)
   }
-  completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
-  return undefined
+  return proceed()
 }
 
 /** Headers that describe the 101 itself and must not be copied from what hooks set on the reply. */
@@ -180,6 +223,7 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   }
   const hooks = state.hooks
   let protocol = ''
+  const handleProtocols = state.shared.handleProtocols
   if (hooks.protocols !== undefined || hooks.selectProtocol !== undefined) {
     const chosen = selectSubprotocol(offered, hooks.selectProtocol ?? hooks.protocols ?? [], request)
     if (chosen === false) {
@@ -187,6 +231,10 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     } else {
       protocol = chosen
     }
+  } else if (handleProtocols !== undefined) {
+    // ws's handleProtocols: a Set of the offered names and the raw request; false: none
+    const chosen = selectSubprotocol(offered, (names: string[]) => handleProtocols(new Set(names), request.raw), request)
+    if (chosen !== false) protocol = chosen
   }
   // headers set by hooks (a Set-Cookie, say) go out with the 101
   const extra: Array<[string, string | string[]]> = []
@@ -208,12 +256,21 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
       extensions = agreed.header
     }
   }
-  const response = buildSwitchingProtocols(computeAccept(key), protocol || undefined, extensions || undefined, extra)
+  let response = buildSwitchingProtocols(computeAccept(key), protocol || undefined, extensions || undefined, extra)
+  const server = state.shared.server
+  if (server.listenerCount('headers') > 0) {
+    // ws's 'headers' event: listeners may add lines to the 101 before it is written
+    const lines = response.toString('latin1').split('\r\n').slice(0, -2)
+    server.emit('headers', lines, request.raw)
+    response = Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1')
+  }
 
   reply.hijack()
   claimSocket(pending, reply.raw)
   const socket = pending.socket
   socket.write(response)
+  const context = { fastify, request, reply }
+  beginSocket(context)
   const ws = new WebSocket(socket, {
     role: 'server',
     maxPayload: options.maxPayload,
@@ -225,7 +282,9 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     maxPendingAutoPongs: options.maxPendingAutoPongs,
     dropExcessPongs: options.backpressurePolicy === 'drop',
     deflate
-  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads })
+  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads, url: request.url })
+  remember(ws, context)
+  server.emit('connection', ws, request.raw)
   // Messages arriving before the handler (or an async open) has settled are held, then delivered
   // in order; the bytes that came with the request (pending.head) were parsed before any read.
   ws.log.debug({ url: request.url, protocol }, 'websocket open')
@@ -256,13 +315,15 @@ function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: Resolve
       : null,
     onHandlerError (socket, err) {
       if (onError !== undefined) return callSafely(onError, socket, err)
-      if (shared.errorHandler !== undefined) return callSafely(shared.errorHandler, err, socket)
+      if (shared.errorHandler !== undefined && callErrorHandler(shared.errorHandler, socket, err)) return
       socket.log.error({ err }, 'error in a WebSocket handler: closing with 1011')
       if (socket.readyState === OPEN) socket.close(1011)
     },
     onProtocolError (socket, err) {
       socket.log.debug({ code: err.code, closeCode: err.closeCode }, `websocket failed: ${err.message}`)
       if (onError !== undefined) callSafely(onError, socket, err)
+      // as @fastify/websocket: the socket's own errors reach the plugin's errorHandler too
+      else if (shared.errorHandler !== undefined) callErrorHandler(shared.errorHandler, socket, err)
     },
     maxBackpressure: options.maxBackpressure,
     backpressurePolicy: options.backpressurePolicy,
