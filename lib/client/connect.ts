@@ -142,7 +142,7 @@ class Opening {
 
     const req = request({ method: 'GET', path: target.path, headers, setHost: false, createConnection: () => stream })
     this.request = req
-    req.once('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(res, socket, head, key))
+    req.once('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(res, socket, head, key, target.url.href))
     req.once('response', (res: IncomingMessage) => this.onResponse(target, res, key))
     // stays attached, and ignores this request once it is no longer the current one (a
     // redirect, or the end of the opening): destroying it may still report an error
@@ -152,7 +152,7 @@ class Opening {
     req.end()
   }
 
-  private onUpgrade (res: IncomingMessage, socket: Socket, head: Buffer, key: string): void {
+  private onUpgrade (res: IncomingMessage, socket: Socket, head: Buffer, key: string, url: string): void {
     if (this.done) {
       socket.destroy()
       return
@@ -177,7 +177,7 @@ class Opening {
     // them (and after) are held until the caller's code after `await connect()` has attached
     // its listeners, then delivered in order.
     const ws = new WebSocket(socket, { ...settings.connection, deflate: extensions.deflate }, clientContext(settings),
-      protocol, extensions.header, settings.log, { head, hold: true, sharedReads: settings.sharedReads })
+      protocol, extensions.header, settings.log, { head, hold: true, sharedReads: settings.sharedReads, url })
     this.resolve(ws)
     setImmediate(releaseHeld, ws)
   }
