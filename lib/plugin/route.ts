@@ -3,7 +3,7 @@
 // checks the origin, selects the subprotocol, writes the 101 and hands the socket to a
 // WebSocket; for a plain GET it runs the route's own `handler` or answers 426.
 import type { MemoryBudget } from '../budget'
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RequestGenericInterface, RouteOptions } from 'fastify'
 import { wsError, WebSocketError } from '../errors'
 import { validateUpgradeRequest, isUpgradeRequest } from '../handshake/request'
 import { hasToken } from '../handshake/tokens'
@@ -43,7 +43,7 @@ export interface WebSocketRouteOptions<Req = FastifyRequest> extends WebSocketRo
   requireProtocol?: boolean
 }
 
-export type WebSocketHandler<Req = FastifyRequest> = (this: FastifyInstance, socket: WebSocket, request: Req) => unknown
+export type WebSocketHandler<Req = FastifyRequest<RequestGenericInterface>> = (this: FastifyInstance, socket: WebSocket, request: Req) => unknown
 
 /** What the plugin shares with its routes. */
 export interface PluginShared {
