@@ -18,7 +18,9 @@ const cases = require('./pack-smoke/cases')
 
 const root = path.resolve(__dirname, '..')
 const pkg = require(path.join(root, 'package.json'))
-const fromCheckout = process.argv.includes('--from-checkout')
+// not a git checkout (a source tarball): pack the tree as it is
+const isGit = (() => { try { execFileSync('git', ['rev-parse', '--git-dir'], { cwd: root, stdio: 'ignore' }); return true } catch { return false } })()
+const fromCheckout = process.argv.includes('--from-checkout') || !isGit
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rfc6455-pack-'))
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
