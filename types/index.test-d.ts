@@ -106,3 +106,23 @@ const adapter: PubSubAdapter = {
 }
 app.register(websocket, { pubsub: adapter })
 expectAssignable<WebSocketRouteOptions>({ requireProtocol: false, backpressurePolicy: 'close' })
+
+// @fastify/websocket's surface: route({ websocket: true, handler }) types the handler (socket, request);
+// wsHandler beside an HTTP handler; typed socket events; websocketServer; injectWS with no path
+app.route({
+  method: ['GET', 'HEAD'],
+  url: '/compat',
+  websocket: true,
+  handler (socket, request) {
+    expectType<WebSocket>(socket)
+    expectType<boolean>(request.ws)
+    socket.on('message', (data, isBinary) => { expectType<Buffer>(data); expectType<boolean>(isBinary) })
+    socket.once('close', (code, reason) => { expectType<number>(code); expectType<Buffer>(reason) })
+  }
+})
+app.route({ method: 'GET', url: '/both', handler: async () => 'plain', wsHandler (socket, request) { expectType<WebSocket>(socket); expectType<string>(request.url) } })
+expectType<Set<WebSocket>>(app.websocketServer.clients)
+app.websocketServer.on('connection', (socket, request) => { expectType<WebSocket>(socket); expectType<string | undefined>(request.url) })
+expectType<Promise<WebSocket>>(app.injectWS())
+expectType<Promise<WebSocket>>(app.injectWS('/x', {}, { onInit (ws) { expectType<WebSocket>(ws) }, onOpen (ws) { expectType<WebSocket>(ws) } }))
+app.register(websocket, { options: { maxPayload: 10, clientTracking: false }, preClose (done) { done() } })
