@@ -14,11 +14,11 @@ import { buildSwitchingProtocols } from '../handshake/response'
 import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../handshake/extensions'
 import { PerMessageDeflate } from '../engine/deflate'
 import { WebSocket, type SocketContext, type SocketHandlers } from '../socket'
-import { OPEN } from '../engine/constants'
 import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions, type WebSocketErrorHandler } from './options'
 import { compatOptionError, type VerifyClient, type WsServerOptions } from './ws-options'
 import type { WebSocketServer } from './server'
-import { checkRouteKeys, verifyClientAllows, refuseVerified, beginSocket, remember, callErrorHandler } from './compat'
+import { checkRouteKeys, verifyClientAllows, refuseVerified, beginSocket, remember } from './compat'
+import { buildSocketContext } from './route-context'
 import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
 import type { Topics } from '../pubsub/topics'
 
@@ -305,46 +305,3 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     ws._release()
   }
 }
-
-function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: ResolvedOptions, shared: PluginShared): SocketContext {
-  const onError = hooks.error
-  return {
-    handlers: hooks.message !== undefined || hooks.close !== undefined || hooks.drain !== undefined ||
-      hooks.ping !== undefined || hooks.pong !== undefined
-      ? { message: hooks.message, close: hooks.close, drain: hooks.drain, ping: hooks.ping, pong: hooks.pong }
-      : null,
-    onHandlerError (socket, err) {
-      if (onError !== undefined) return callSafely(onError, socket, err)
-      if (shared.errorHandler !== undefined && callErrorHandler(shared.errorHandler, socket, err)) return
-      socket.log.error({ err }, 'error in a WebSocket handler: closing with 1011')
-      if (socket.readyState === OPEN) socket.close(1011)
-    },
-    onProtocolError (socket, err) {
-      socket.log.debug({ code: err.code, closeCode: err.closeCode }, `websocket failed: ${err.message}`)
-      if (onError !== undefined) callSafely(onError, socket, err)
-      // as @fastify/websocket: the socket's own errors reach the plugin's errorHandler too
-      else if (shared.errorHandler !== undefined) callErrorHandler(shared.errorHandler, socket, err)
-    },
-    maxBackpressure: options.maxBackpressure,
-    backpressurePolicy: options.backpressurePolicy,
-    registry: shared.clients,
-    budget: shared.budget,
-    pubsub: shared.topics,
-    onClosed (socket, code) {
-      socket.log.debug({ code, durationMs: Math.round(performance.now() - socket._openedAt) }, 'websocket closed')
-    }
-  }
-}
-
-function callSafely<A, B> (fn: (a: A, b: B) => unknown, a: A, b: B): void {
-  try {
-    const r = fn(a, b)
-    if (typeof r === 'object' && r !== null && typeof (r as Promise<unknown>).then === 'function') {
-      (r as Promise<unknown>).then(undefined, noop)
-    }
-  } catch {
-    // an error handler that throws must not take the process down
-  }
-}
-
-function noop (): void {}
