@@ -12,7 +12,9 @@ export interface ErrorSpec {
 const specs = {
   // framing (engine)
   WS_ERR_INVALID_OPCODE: { message: 'Invalid or reserved opcode', closeCode: 1002 },
-  WS_ERR_UNEXPECTED_RSV: { message: 'Reserved bit set without a negotiated extension', closeCode: 1002 },
+  // ws's names for these two, so that code classifying errors by code ports
+  WS_ERR_UNEXPECTED_RSV_1: { message: 'RSV1 set without permessage-deflate, or on a continuation or control frame', closeCode: 1002 },
+  WS_ERR_UNEXPECTED_RSV_2_3: { message: 'RSV2 or RSV3 set: no negotiated extension defines them', closeCode: 1002 },
   WS_ERR_EXPECTED_MASK: { message: 'Frame from a client must be masked', closeCode: 1002 },
   WS_ERR_UNEXPECTED_MASK: { message: 'Frame from a server must not be masked', closeCode: 1002 },
   WS_ERR_INVALID_LENGTH: { message: 'Invalid payload length encoding', closeCode: 1002 },

@@ -116,7 +116,7 @@ t.test('onmessage/onclose/onerror: a setter replaces the previous handler, null 
   const event = await closing
   t.equal(event.type, 'close')
   t.equal(errors.length, 1)
-  t.match(errors[0], { type: 'error', message: /Reserved bit/, error: { code: 'WS_ERR_UNEXPECTED_RSV' } })
+  t.match(errors[0], { type: 'error', message: /RSV2 or RSV3/, error: { code: 'WS_ERR_UNEXPECTED_RSV_2_3' } })
 })
 
 t.test('ping(cb) takes the callback as ws does (also ping(data, mask, cb)); isPaused follows pause()/resume()', async t => {

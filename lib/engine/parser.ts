@@ -197,7 +197,7 @@ export class FrameParser {
     // Section 5.2: RSV bits MUST be 0 unless an extension defines them. RFC 7692 section 6.1:
     // RSV1 only on the first frame of a data message.
     if ((b0 & 0x30) !== 0 || (rsv1 && (!this.allowRsv1 || opcode === OPCODE_CONTINUATION || opcode >= OPCODE_CLOSE))) {
-      return this.fail('WS_ERR_UNEXPECTED_RSV', `byte 0x${b0.toString(16)}`)
+      return this.fail((b0 & 0x30) !== 0 ? 'WS_ERR_UNEXPECTED_RSV_2_3' : 'WS_ERR_UNEXPECTED_RSV_1', `byte 0x${b0.toString(16)}`)
     }
     const masked = (b1 & MASK_BIT) !== 0
     if (masked !== this.expectMask) {

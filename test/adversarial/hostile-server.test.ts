@@ -57,7 +57,7 @@ const FAILURES: Array<{ mode: string, bytes: number, options?: ClientOptions, co
     close: 1008,
     what: 'a compressed message in endless empty fragments'
   },
-  { mode: 'garbage', bytes: 0, code: 'WS_ERR_UNEXPECTED_RSV', close: 1002, what: 'an HTML page in the same write as the 101' },
+  { mode: 'garbage', bytes: 0, code: 'WS_ERR_UNEXPECTED_RSV_2_3', close: 1002, what: 'an HTML page in the same write as the 101' },
   {
     mode: 'bomb',
     bytes: 64 * MiB * (HEAVY ? 4 : 1),

@@ -121,9 +121,9 @@ t.test('every framing violation is reported with its own error code', async t =>
     ['reserved data opcode 0x7', frame({ opcode: 7, mask: true }), 'server', 'WS_ERR_INVALID_OPCODE'],
     ['reserved control opcode 0xb', frame({ opcode: 0xb, mask: true }), 'server', 'WS_ERR_INVALID_OPCODE'],
     ['reserved control opcode 0xf', frame({ opcode: 0xf, mask: true }), 'server', 'WS_ERR_INVALID_OPCODE'],
-    ['RSV1 without an extension', frame({ opcode: 1, rsv: 4, mask: true }), 'server', 'WS_ERR_UNEXPECTED_RSV'],
-    ['RSV2', frame({ opcode: 1, rsv: 2, mask: true }), 'server', 'WS_ERR_UNEXPECTED_RSV'],
-    ['RSV3', frame({ opcode: 1, rsv: 1, mask: true }), 'server', 'WS_ERR_UNEXPECTED_RSV'],
+    ['RSV1 without an extension', frame({ opcode: 1, rsv: 4, mask: true }), 'server', 'WS_ERR_UNEXPECTED_RSV_1'],
+    ['RSV2', frame({ opcode: 1, rsv: 2, mask: true }), 'server', 'WS_ERR_UNEXPECTED_RSV_2_3'],
+    ['RSV3', frame({ opcode: 1, rsv: 1, mask: true }), 'server', 'WS_ERR_UNEXPECTED_RSV_2_3'],
     ['an unmasked frame from a client', frame({ opcode: 1, payload: 'x' }), 'server', 'WS_ERR_EXPECTED_MASK'],
     ['a masked frame from a server', frame({ opcode: 1, payload: 'x', mask: true }), 'client', 'WS_ERR_UNEXPECTED_MASK'],
     ['a ping of 126 bytes', frame({ opcode: 9, payload: Buffer.alloc(126), mask: true }), 'server', 'WS_ERR_CONTROL_TOO_LONG'],
@@ -147,8 +147,8 @@ t.test('a 64-bit length with the most significant bit set fails', async t => {
 
 t.test('RSV1 on a continuation or a control frame fails even when deflate is negotiated', async t => {
   const cont = Buffer.concat([frame({ opcode: 1, rsv: 4, fin: false, payload: 'a', mask: true }), frame({ opcode: 0, rsv: 4, payload: 'b', mask: true })])
-  t.equal(summarize(parse([cont], 'server', 1 << 20, true)).at(-1), 'err:WS_ERR_UNEXPECTED_RSV')
-  t.same(summarize(parse([frame({ opcode: 9, rsv: 4, mask: true })], 'server', 1 << 20, true)), ['err:WS_ERR_UNEXPECTED_RSV'])
+  t.equal(summarize(parse([cont], 'server', 1 << 20, true)).at(-1), 'err:WS_ERR_UNEXPECTED_RSV_1')
+  t.same(summarize(parse([frame({ opcode: 9, rsv: 4, mask: true })], 'server', 1 << 20, true)), ['err:WS_ERR_UNEXPECTED_RSV_1'])
   const ok = parse([frame({ opcode: 2, rsv: 4, payload: 'z', mask: true })], 'server', 1 << 20, true)
   t.equal(ok[0].kind, 'data', 'RSV1 on the first frame is accepted once negotiated')
 })

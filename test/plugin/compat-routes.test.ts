@@ -114,7 +114,7 @@ t.test('the errorHandler gets (error, socket, request, reply) with this the inst
   t.match(calls, [
     { message: 'sync fail', isApp: true, url: '/throws', ws: true, hasReply: true, isSocket: true },
     { message: 'async fail', isApp: true, url: '/rejects', ws: true, hasReply: true, isSocket: true },
-    { code: 'WS_ERR_UNEXPECTED_RSV', isApp: true, url: '/quiet', ws: true }
+    { code: 'WS_ERR_UNEXPECTED_RSV_2_3', isApp: true, url: '/quiet', ws: true }
   ])
 })
 
