@@ -130,6 +130,14 @@ t.test('options.verifyClient runs before the 101: false refuses with 401 or its 
   const in2 = new WS(sync.ws('/'), { headers: { 'x-key': 'ok' } })
   t.same(await messages(in2, 1), ['in'])
   in2.close()
+
+  const promised = await startApp(t, app => {
+    app.get('/', { websocket: true }, socket => { socket.send('in') })
+  }, { plugin: { options: { verifyClient: async (info: { req: { headers: Record<string, unknown> } }) => info.req.headers['x-key'] === 'ok' } } })
+  t.equal((await refusedWs(promised.ws('/'))).status, 401, 'a promise of the verdict is awaited')
+  const in3 = new WS(promised.ws('/'), { headers: { 'x-key': 'ok' } })
+  t.same(await messages(in3, 1), ['in'])
+  in3.close()
 })
 
 t.test('options.handleProtocols picks the subprotocol from a Set of the offered ones; routes with protocols decide for themselves', async t => {
