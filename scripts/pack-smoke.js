@@ -8,7 +8,7 @@
 //    each followed by a client that checks the echo, then closes the server;
 // 4. type-checks `import x = require(...)`, default and named imports of the package, /client and
 //    /engine under moduleResolution node10, node16 and bundler, and fails on any parameter or
-//    variable typed `any` in the compiled files (scripts/pack-smoke/no-any.js).
+//    variable typed `any` in the compiled files (scripts/pack-smoke/no-any.js compiles and checks).
 // Prints what it checks; exits non-zero on the first failure. Keeps the directory with KEEP=1.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -80,8 +80,7 @@ function main () {
     step(`README's first example as ${c.what}`)
     if (c.compilerOptions !== undefined) {
       fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: c.compilerOptions, files: [c.file] }, null, 2))
-      run(process.execPath, ['../node_modules/typescript/bin/tsc', '-p', '.'], dir, `tsc ${c.file}`)
-      run(process.execPath, [path.join(__dirname, 'pack-smoke', 'no-any.js'), 'tsconfig.json'], dir, `no any in ${c.file}`)
+      run(process.execPath, [path.join(__dirname, 'pack-smoke', 'no-any.js'), 'tsconfig.json'], dir, `tsc ${c.file} (and no any)`)
     }
     const out = run(process.execPath, [c.file.replace(/ts$/, 'js')], dir, `node ${c.file}`)
     if (!out.includes('echo ok')) throw new Error(`${c.file} did not print "echo ok"`)
@@ -92,8 +91,7 @@ function main () {
     for (const [file, source] of Object.entries(c.files)) fs.writeFileSync(path.join(dir, file), source)
     fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: c.compilerOptions, files: Object.keys(c.files) }, null, 2))
     step(`types under ${c.name}: ${Object.keys(c.files).join(', ')}`)
-    run(process.execPath, ['../node_modules/typescript/bin/tsc', '-p', '.'], dir, `tsc under ${c.name}`)
-    run(process.execPath, [path.join(__dirname, 'pack-smoke', 'no-any.js'), 'tsconfig.json'], dir, `no any under ${c.name}`)
+    run(process.execPath, [path.join(__dirname, 'pack-smoke', 'no-any.js'), 'tsconfig.json'], dir, `tsc under ${c.name} (and no any)`)
   }
   step('ESM and CommonJS entries export the same names')
   run(process.execPath, ['--input-type=module', '-e', cases.sameExports], app, 'same exports')

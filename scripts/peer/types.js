@@ -64,6 +64,9 @@ try {
   const res = spawnSync(process.execPath, [tstyche], { cwd: tmp, encoding: 'utf8', timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } })
   process.stdout.write(res.stdout.split(tmp).join('<peer-types>'))
   process.stderr.write(res.stderr.split(tmp).join('<peer-types>'))
+  // last line, as the other test commands: "N passed, N failed" (tstyche's assertions)
+  const m = /Assertions:\s+(?:(\d+) failed, )?(?:(\d+) passed, )?\d+ total/.exec(res.stdout)
+  console.log(m === null ? `tstyche failed (exit code ${res.status}): no assertion count` : `${m[2] ?? 0} passed, ${m[1] ?? 0} failed`)
   process.exitCode = res.status === 0 ? 0 : 1
 } finally {
   if (process.env.KEEP === '1') console.log(`kept ${tmp}`)
