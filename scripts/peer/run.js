@@ -11,7 +11,7 @@
 // Options: --target=peer runs the real @fastify/websocket instead (a check of the harness itself);
 // --failures-md=<file> writes the failing tests and their first error line as a Markdown list;
 // other arguments filter tests by a substring of "<file> > <name>".
-// Env: PEER_JOBS (parallel processes, default 2), PEER_TIMEOUT_MS (per test, default 20000).
+// Env: PEER_JOBS (parallel processes, default 2), PEER_TIMEOUT_MS (per test, default 15000).
 const { spawn, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
@@ -27,7 +27,7 @@ const target = args.includes('--target=peer') ? 'peer' : 'ours'
 const mdArg = args.find(a => a.startsWith('--failures-md='))
 const filters = args.filter(a => !a.startsWith('--'))
 const jobs = Math.max(1, Number(process.env.PEER_JOBS ?? 2))
-const timeoutMs = Number(process.env.PEER_TIMEOUT_MS ?? 20000)
+const timeoutMs = Number(process.env.PEER_TIMEOUT_MS ?? 15000)
 
 if (target === 'ours' && !fs.existsSync(path.join(root, 'dist', 'index.js'))) {
   console.error('dist/ is missing: run `npm run build` first')
