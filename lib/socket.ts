@@ -280,6 +280,9 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
   /** the request's URL (path and query) on the server; the URL connected to on the client */
   get url (): string { return this._url }
 
+  /** @internal ws's name for the underlying stream: ws.createWebSocketStream(socket) reads it when its writable side ends */
+  get _socket (): Duplex { return this._stream }
+
   addEventListener<K extends EventTargetType> (type: K, listener: EventListenerFn<K>, options?: { once?: boolean }): void {
     addEventListener(this, type, listener as EventListenerFn<EventTargetType>, options)
   }

@@ -3,7 +3,7 @@
 // interface with MessageEvent/CloseEvent/ErrorEvent, the onX attributes, ping(cb), and events
 // typed in strict TypeScript (this file does not compile if a listener's parameters are untyped).
 import t, { type Test } from 'tap'
-import WS from 'ws'
+import WS, { createWebSocketStream } from 'ws'
 import { connect } from '../lib/client'
 import { type WebSocket, type MessageEvent, type CloseEvent, type ErrorEvent } from '../lib/index'
 import { startApp, messages, waitEvent, type TestApp } from './helpers/app'
@@ -156,4 +156,27 @@ t.test('events are typed: listeners get their parameters without annotations (ch
   client.send('close me')
   await closedNow
   t.same(types, ['pong true', 'message 1 false', 'close 4001 bye'])
+})
+
+t.test("ws's createWebSocketStream works over our socket: chunks both ways, and ending its writable side closes the socket", async t => {
+  const serverClosed: number[] = []
+  const server = await startApp(t, app => {
+    app.get('/', { websocket: true }, socket => {
+      const stream = createWebSocketStream(socket as unknown as WS, { encoding: 'utf8' })
+      stream.on('data', (chunk: string) => {
+        if (chunk === 'end') stream.end()
+        else stream.write(`echo ${chunk}`)
+      })
+      socket.on('close', code => { serverClosed.push(code) })
+    })
+  })
+  const client = new WS(server.ws('/'))
+  await waitEvent(client, 'open')
+  client.send('one')
+  t.same(await messages(client, 1), [Buffer.from('echo one')], 'a stream writes binary messages')
+  const done = waitEvent<[number]>(client, 'close')
+  client.send('end')
+  t.equal((await done)[0], 1005, "ending the stream's writable side closes (close() without a code, as ws)")
+  await t.resolves(async () => { while (serverClosed.length === 0) await new Promise(resolve => setImmediate(resolve)) })
+  t.same(serverClosed, [1005])
 })
