@@ -14,6 +14,8 @@
 const COMMA = 0x2c
 const SP = 0x20
 const HTAB = 0x09
+const DQUOTE = 0x22
+const BACKSLASH = 0x5c
 
 /** `tchar` of RFC 7230 section 3.2.6, indexed by char code (ASCII only). */
 const TCHAR = new Uint8Array(128)
@@ -23,16 +25,61 @@ for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1 // upper ALPHA
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1 // lower ALPHA
 
 /** A header value as Node exposes it: one string, several lines as an array, or absent. */
-export type HeaderValue = string | string[] | undefined
+export type HeaderValue = string | readonly string[] | undefined
+
+/** True when char code `c` is a `tchar` (RFC 7230 section 3.2.6). */
+export function isTchar (c: number): boolean {
+  return c < 128 && TCHAR[c] === 1
+}
 
 /** True when `value` is a non-empty RFC 7230 `token` (section 3.2.6). */
 export function isToken (value: string): boolean {
   if (value.length === 0) return false
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i)
-    if (c >= 128 || TCHAR[c] === 0) return false
-  }
+  for (let i = 0; i < value.length; i++) if (!isTchar(value.charCodeAt(i))) return false
   return true
+}
+
+/** The index of the first character at or after `i` that is not optional whitespace (SP, HTAB; RFC 7230 section 3.2.3). */
+export function skipWhitespace (text: string, i: number): number {
+  while (i < text.length) {
+    const c = text.charCodeAt(i)
+    if (c !== SP && c !== HTAB) break
+    i++
+  }
+  return i
+}
+
+/** The index one past the token starting at `i` (`i` itself when there is none). */
+export function skipToken (text: string, i: number): number {
+  while (i < text.length && isTchar(text.charCodeAt(i))) i++
+  return i
+}
+
+/** How a grammar rule reports malformed input: what was wrong and at which offset. */
+export type Malformed = (detail: string, at: number) => never
+
+/**
+ * Read the quoted-string starting at `text[start]` (a DQUOTE), unescaping quoted-pairs
+ * (RFC 7230 section 3.2.6). Returns the unescaped value and the index after the closing quote;
+ * a control character or a missing closing quote goes to `malformed`. Each character is read
+ * once: an unclosed string of escapes costs its length, not more (CVE-2020-7662 above).
+ */
+export function readQuotedString (text: string, start: number, malformed: Malformed): [string, number] {
+  let value = ''
+  let runStart = start + 1 // start of the current run of plain characters
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === DQUOTE) return [value + text.slice(runStart, i), i + 1]
+    if (c === BACKSLASH) {
+      if (i + 1 === text.length) break
+      value += text.slice(runStart, i) + text[i + 1]
+      i++
+      runStart = i + 1
+    } else if ((c < SP && c !== HTAB) || c === 0x7f) {
+      malformed('control character in a quoted string', i)
+    }
+  }
+  return malformed('unterminated quoted string', start)
 }
 
 /**
