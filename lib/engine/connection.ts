@@ -361,7 +361,7 @@ export class Connection implements FrameHandler, InflateSink {
     this.queuedBytes -= item.data.length
     if (err !== null || out === undefined) {
       if (item.cb !== null) item.cb(err ?? undefined)
-      this.failWith(wsError('WS_ERR_HANDLER', `compression failed: ${err?.message ?? 'no output'}`))
+      this.failWith(wsError('WS_ERR_DEFLATE', err?.message ?? 'no output', err ?? undefined))
       return
     }
     this.writeMessage(out, item.isBinary, true)

@@ -6,6 +6,7 @@ import { OPEN } from '../engine/constants'
 import type { ResolvedOptions } from './options'
 import type { PluginShared, WebSocketRouteOptions } from './route'
 import { callErrorHandler } from './compat'
+import { wsError } from '../errors'
 
 export function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: ResolvedOptions, shared: PluginShared): SocketContext {
   const onError = hooks.error
@@ -17,8 +18,10 @@ export function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: 
     onHandlerError (socket, err) {
       if (onError !== undefined) return callSafely(onError, socket, err)
       if (shared.errorHandler !== undefined && callErrorHandler(shared.errorHandler, socket, err)) return
-      socket.log.error({ err }, 'error in a WebSocket handler: closing with 1011')
-      if (socket.readyState === OPEN) socket.close(1011)
+      // nobody took it: it fails the connection (WS_ERR_HANDLER, 1011), the thrown value as the cause
+      const failure = wsError('WS_ERR_HANDLER', undefined, err)
+      socket.log.error({ err: failure }, 'error in a WebSocket handler: closing with 1011')
+      if (socket.readyState === OPEN) socket.close(failure.closeCode)
     },
     onProtocolError (socket, err) {
       socket.log.debug({ code: err.code, closeCode: err.closeCode }, `websocket failed: ${err.message}`)

@@ -8,10 +8,11 @@
 // A socket that another 'upgrade' listener already answered is left to it; an upgrade request
 // pipelined behind a response still being written waits for that response (HTTP/1.1 answers
 // requests in order, RFC 9112 section 9.3.2), bounded by handshakeTimeout.
-import { ServerResponse, type IncomingMessage } from 'node:http'
+import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { buildHttpResponse } from '../handshake/response'
+import { wsError, type WebSocketError } from '../errors'
 
 export const kUpgrade = Symbol('fastify-rfc6455.upgrade')
 
@@ -68,10 +69,15 @@ function onPendingSocketClose (this: Duplex & { [kUpgrade]?: PendingUpgrade }): 
   pending.timer = null
 }
 
-/** Write a raw HTTP refusal on an upgrade socket and close it once written. */
-export function refuseRaw (socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+/**
+ * Write a raw HTTP refusal on an upgrade socket and close it once written. The body has the shape
+ * of Fastify's error replies (`{ statusCode, code, error, message }`), as every refusal after
+ * routing has, so that a client reads one shape whichever stage refused it.
+ */
+export function refuseRaw (socket: Duplex, err: WebSocketError, headers: Record<string, string> = {}): void {
   if (socket.destroyed || socket.writableEnded) return
-  const body = JSON.stringify({ statusCode: status, error: message })
+  const status = err.statusCode ?? 500
+  const body = JSON.stringify({ statusCode: status, code: err.code, error: STATUS_CODES[status], message: err.message })
   socket.end(buildHttpResponse(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }, body))
   // do not wait for a peer that never reads its response
   socket.once('finish', destroyStream)
@@ -85,7 +91,7 @@ function onHandshakeTimeout (pending: PendingUpgrade): void {
   pending.timedOut = true
   // still behind another response being written: a 503 now would land inside it
   if (!pending.routed && (pending.socket as UpgradeSocket)._httpMessage != null) pending.socket.destroy()
-  else refuseRaw(pending.socket, 503, 'WebSocket handshake timed out')
+  else refuseRaw(pending.socket, wsError('WS_ERR_HANDSHAKE_TIMEOUT'))
 }
 
 function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade }): void {
@@ -140,7 +146,7 @@ function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: Upgrade
   if (state.closing) {
     // behind a response still being written, a 503 would land inside it: just close
     if (socket._httpMessage != null) socket.destroy()
-    else refuseRaw(socket, 503, 'Server is shutting down')
+    else refuseRaw(socket, wsError('WS_ERR_SHUTTING_DOWN'))
     return
   }
   const pending: PendingUpgrade = { socket, head, timer: null, upgraded: false, timedOut: false, routed: false }

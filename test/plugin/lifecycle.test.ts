@@ -38,7 +38,8 @@ t.test('a preHandler that never resolves gets 503 after handshakeTimeout, and no
   const res = await rawRequest(server.port, '/stuck', {}, { ms: 3000 })
   const took = Date.now() - started
   t.equal(res.status, 503)
-  t.match(JSON.parse(res.body), { statusCode: 503 })
+  // the shape of Fastify's own error replies, with our code
+  t.same(JSON.parse(res.body), { statusCode: 503, code: 'WS_ERR_HANDSHAKE_TIMEOUT', error: 'Service Unavailable', message: 'Handshake did not complete in time' })
   // after the 200 ms given and long before the default 10 s: this bound tells the setting from
   // the default (50x apart), it does not measure speed
   t.ok(took >= 190 && took < DEFAULT_HANDSHAKE_TIMEOUT, `refused after ${took} ms`)
@@ -93,6 +94,7 @@ t.test('a client that never answers the close is terminated after closeTimeout; 
   // the server is still closing: a new upgrade is refused with 503
   const during = await rawRequest(server.port, '/', {}, { ms: 2000 })
   t.equal(during.status, 503)
+  t.same(JSON.parse(during.body), { statusCode: 503, code: 'WS_ERR_SHUTTING_DOWN', error: 'Service Unavailable', message: 'Server is shutting down' })
 
   const took = await closing
   // it waited the 400 ms closeTimeout (closeWithin above is what bounds the wait)
@@ -182,9 +184,10 @@ t.test('errors thrown by handlers go to the route\'s error callback, the plugin\
   const d = await openWs(plain.ws('/default'))
   d.send('x')
   t.equal((await closed(d)).code, 1011)
-  const line = logs.lines.find(l => (l.err as { message?: string } | undefined)?.message === 'unhandled boom')
-  t.ok(line, 'the error was logged')
+  const line = logs.lines.find(l => /unhandled boom/.test((l.err as { message?: string } | undefined)?.message ?? ''))
+  t.ok(line, 'the error was logged, the thrown error as the cause')
   t.equal(line?.level, 50)
+  t.match(line?.err, { code: 'WS_ERR_HANDLER', closeCode: 1011, message: 'Error thrown by a WebSocket handler: unhandled boom' })
 })
 
 /** Send `chunk` repeatedly from the server while the client does not read, until a send is refused. */
