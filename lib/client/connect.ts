@@ -14,7 +14,7 @@ import { buildClientRequestHeaders, validateServerHandshake } from '../handshake
 import type { HeaderFieldValue } from '../handshake/response'
 import { wsError } from '../errors'
 import { WebSocket } from '../socket'
-import { clientContext } from './context'
+import { clientContext } from '../client-context'
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options'
 import { openTunnel } from './proxy'
 import { handshakeRefusal } from './refusal'

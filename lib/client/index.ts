@@ -5,6 +5,6 @@ export { ReconnectingWebSocket, connectWithRetry, type ReconnectingOptions, type
 export { backoffDelay, isRetryable, type ReconnectOptions } from './backoff'
 export type { ClientOptions, ClientTlsOptions } from './options'
 export { isHandshakeRefusal, type HandshakeRefusal } from './refusal'
-export type { ClientExtensions, ClientExtensionAgreement } from './extensions'
+export type { ClientExtensions, ClientExtensionAgreement } from '../handshake/client-extensions'
 export { WebSocket, WebSocketError } from '../socket'
 export type { SendOptions, SendCallback, WebSocketData, Logger } from '../socket'

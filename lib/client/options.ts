@@ -6,7 +6,7 @@ import { buildClientRequestHeaders } from '../handshake/client'
 import type { HeaderFieldValue } from '../handshake/response'
 import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../options'
 import type { BackpressurePolicy, Logger } from '../socket'
-import { noExtensions, deflateExtensions, type ClientExtensions } from './extensions'
+import { noExtensions, deflateExtensions, type ClientExtensions } from '../handshake/client-extensions'
 import type { DeflateOptions } from '../handshake/extensions'
 import { parseProxyUrl, type ProxyTarget } from './proxy'
 

@@ -4,8 +4,14 @@
 import { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { duplexPair, type Duplex } from 'node:stream'
-import { generateKey, computeAccept } from '../handshake/accept'
-import { WebSocket, type SocketContext } from '../socket'
+import { generateKey } from '../handshake/accept'
+import { buildClientRequestHeaders, validateServerHandshake } from '../handshake/client'
+import { deflateExtensions, extensionsForOffer, noExtensions, type ClientExtensions } from '../handshake/client-extensions'
+import type { DeflateOptions } from '../handshake/extensions'
+import { DEFAULT_MAX_PAYLOAD } from '../engine/constants'
+import { clientContext } from '../client-context'
+import { DEFAULT_MAX_BACKPRESSURE } from '../options'
+import { WebSocket } from '../socket'
 import { wsError } from '../errors'
 
 /** The request side of `app.injectWS(path, context)`. */
@@ -14,6 +20,12 @@ export interface InjectWSContext {
   headers?: Record<string, string>
   /** subprotocols to offer */
   protocols?: string[]
+  /**
+   * offer permessage-deflate (RFC 7692), as connect() does: `true` for the defaults, or options.
+   * Without it, a Sec-WebSocket-Extensions in `headers` is sent as written and the answer judged
+   * against its permessage-deflate element.
+   */
+  perMessageDeflate?: boolean | DeflateOptions
 }
 
 /** `app.injectWS(path, context, hooks)` (as @fastify/websocket's third argument). */
@@ -41,13 +53,17 @@ export class InjectRefusedError extends Error {
 }
 
 const MAX_RESPONSE_HEAD = 16 * 1024
-const clientContext: SocketContext = {
-  handlers: null,
-  onHandlerError (socket, err) { if (socket.listenerCount('error') > 0) socket.emit('error', err) },
-  onProtocolError () {},
-  maxBackpressure: 64 * 1024 * 1024,
-  backpressurePolicy: 'close',
-  registry: null
+// as a client of connect() with no options: a listener's error closes 1011 and is reported
+const injectContext = clientContext({ log: null, maxBackpressure: DEFAULT_MAX_BACKPRESSURE, backpressurePolicy: 'close' })
+
+/** The extension negotiation injectWS does: the option's, else the offer in the headers as written. */
+function extensionsOf (options: InjectWSContext): ClientExtensions {
+  const deflate = options.perMessageDeflate
+  if (deflate !== undefined && deflate !== false) return deflateExtensions(deflate === true ? {} : deflate)
+  for (const name in options.headers) {
+    if (name.toLowerCase() === 'sec-websocket-extensions') return extensionsForOffer(options.headers[name])
+  }
+  return noExtensions
 }
 
 export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
@@ -60,15 +76,17 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
   clientSide.once('close', () => serverSide.destroy())
   serverSide.once('close', () => clientSide.destroy())
   const key = generateKey()
-  const headers: Record<string, string> = {
-    host: 'localhost',
-    connection: 'Upgrade',
-    upgrade: 'websocket',
-    'sec-websocket-version': '13',
-    'sec-websocket-key': key
+  const protocols = options.protocols ?? []
+  let extensions: ClientExtensions
+  const headers: Record<string, string | string[]> = { host: 'localhost' }
+  try {
+    // the same request headers as connect() sends: the handshake's own win over the caller's
+    extensions = extensionsOf(options)
+    const built = buildClientRequestHeaders({ key, protocols, extensions: extensions.offer(), headers: options.headers })
+    for (const name in built) headers[name.toLowerCase()] = built[name]
+  } catch (err) {
+    return Promise.reject(err)
   }
-  if (options.protocols !== undefined && options.protocols.length > 0) headers['sec-websocket-protocol'] = options.protocols.join(', ')
-  for (const name in options.headers) headers[name.toLowerCase()] = options.headers[name]
 
   const req = new IncomingMessage(serverSide as unknown as Socket)
   req.method = 'GET'
@@ -77,7 +95,7 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
   req.httpVersionMajor = 1
   req.httpVersionMinor = 1
   req.headers = headers
-  req.rawHeaders = Object.entries(headers).flat()
+  req.rawHeaders = Object.entries(headers).flatMap(([name, value]) => typeof value === 'string' ? [name, value] : value.flatMap(v => [name, v]))
   req.complete = true
   req.push(null)
 
@@ -103,13 +121,20 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
         return
       }
       cleanup()
-      if (fields['sec-websocket-accept'] !== computeAccept(key)) {
+      let protocol: string
+      let agreed
+      try {
+        // RFC 6455 section 4.1: the checks connect() makes of a 101, and its extension negotiation
+        const info = validateServerHandshake(status, fields, key, protocols)
+        protocol = info.protocol
+        agreed = extensions.accept(info.extensions, DEFAULT_MAX_PAYLOAD)
+      } catch (err) {
         clientSide.destroy()
-        reject(wsError('WS_ERR_CLIENT_HANDSHAKE', 'Sec-WebSocket-Accept mismatch'))
+        reject(err)
         return
       }
-      const ws = new WebSocket(clientSide, { role: 'client' }, clientContext, fields['sec-websocket-protocol'] ?? '',
-        fields['sec-websocket-extensions'] ?? '', null, { head: rest, hold: true, url: path })
+      const ws = new WebSocket(clientSide, { role: 'client', deflate: agreed.deflate }, injectContext, protocol,
+        agreed.header, null, { head: rest, hold: true, url: path })
       // the socket is open when it is made: onInit then onOpen, both before the promise resolves
       options.onInit?.(ws)
       options.onOpen?.(ws)
@@ -139,7 +164,11 @@ function parseHead (text: string): { status: number, fields: Record<string, stri
   const fields: Record<string, string> = {}
   for (let i = 1; i < lines.length; i++) {
     const colon = lines[i].indexOf(':')
-    if (colon > 0) fields[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim()
+    if (colon <= 0) continue
+    const name = lines[i].slice(0, colon).trim().toLowerCase()
+    const value = lines[i].slice(colon + 1).trim()
+    // repeated lines are one comma-separated list (RFC 7230 section 3.2.2)
+    fields[name] = name in fields ? `${fields[name]}, ${value}` : value
   }
   return { status, fields }
 }

@@ -1,14 +1,23 @@
-// The SocketContext of client sockets: one per connect() call, shared by nothing else.
-import { OPEN, CLOSE_INTERNAL_ERROR } from '../engine/constants'
-import type { SocketContext } from '../socket'
-import type { ResolvedClientOptions } from './options'
+// The SocketContext of client sockets, those of connect() and of injectWS alike: one per
+// socket opened, shared by nothing else. It sits beside the socket so that the client and the
+// plugin (injectWS) both use it without depending on each other.
+import { OPEN, CLOSE_INTERNAL_ERROR } from './engine/constants'
+import type { BackpressurePolicy, Logger, SocketContext } from './socket'
+
+/** What a client socket's context needs of its settings. */
+export interface ClientContextSettings {
+  /** the socket's logger, or null when the caller gave none */
+  log: Logger | null
+  maxBackpressure: number
+  backpressurePolicy: BackpressurePolicy
+}
 
 /**
  * Client sockets have no route handlers, registry or pub/sub. An error thrown by a listener
  * goes to the socket's 'error' listeners (or to the logger, or a process warning when there is
  * neither, so that it is never silent) and closes the connection with 1011, as the server does.
  */
-export function clientContext (settings: ResolvedClientOptions): SocketContext {
+export function clientContext (settings: ClientContextSettings): SocketContext {
   return {
     handlers: null,
     onHandlerError (socket, err) {

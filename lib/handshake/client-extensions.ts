@@ -1,11 +1,14 @@
 // The client's extension negotiation, as one pluggable object: what to offer in the request and
 // how to judge the server's Sec-WebSocket-Extensions answer. The result is what the socket is
 // built with: the header value shown as `socket.extensions` and the codec handed to the engine.
+// Used by connect() and by injectWS, so that both negotiate the same way.
 import { PerMessageDeflate } from '../engine/deflate'
 import {
   acceptPerMessageDeflateResponse, buildPerMessageDeflateOffer, formatNegotiatedDeflate, resolveDeflateOptions,
   type DeflateOptions
-} from '../handshake/extensions'
+} from './extensions'
+import { readDeflateParams, PERMESSAGE_DEFLATE } from './deflate-params'
+import { parseExtensionHeader, type ExtensionOffer } from './extension-header'
 
 /** What the handshake settled about extensions, passed into the client's WebSocket. */
 export interface ClientExtensionAgreement {
@@ -55,3 +58,27 @@ export const noExtensions: ClientExtensions = Object.freeze({
     return NONE
   }
 })
+
+/**
+ * Send `header`, an offer written out by hand (a test's own Sec-WebSocket-Extensions), as it is,
+ * and judge the answer as a client that offered its first permessage-deflate element would.
+ * An offer without a valid permessage-deflate element, or one that does not parse (kept so that
+ * tests can see the server decline it), accepts no extension in the answer.
+ */
+export function extensionsForOffer (header: string): ClientExtensions {
+  let offers: ExtensionOffer[] = []
+  try {
+    offers = parseExtensionHeader(header)
+  } catch {}
+  const deflate = offers.find(offer => offer.name === PERMESSAGE_DEFLATE)
+  const asked = deflate === undefined ? 'no permessage-deflate offer' : readDeflateParams(deflate.params, true)
+  const judge = typeof asked === 'string'
+    ? noExtensions
+    : deflateExtensions({
+      serverNoContextTakeover: asked.serverNoContextTakeover,
+      clientNoContextTakeover: asked.clientNoContextTakeover,
+      serverMaxWindowBits: asked.serverMaxWindowBits,
+      clientMaxWindowBits: typeof asked.clientMaxWindowBits === 'number' ? asked.clientMaxWindowBits : undefined
+    })
+  return { offer: () => header, accept: judge.accept }
+}
