@@ -11,13 +11,15 @@ export type HeaderFieldValue = string | number | readonly string[]
 export type HeaderEntries = ReadonlyArray<readonly [string, HeaderFieldValue]>
 
 /**
- * Headers of a 101 that the handshake itself decides; extra headers with these names are
- * dropped. A 1xx response MUST NOT carry Content-Length or Transfer-Encoding (RFC 7230
- * section 3.3.1, section 3.3.2).
+ * Headers of a 101 that the handshake itself decides, or that cannot describe it; extra headers
+ * with these names (a hook's reply.header(), say) are dropped. A 1xx response MUST NOT carry
+ * Content-Length or Transfer-Encoding (RFC 7230 section 3.3.1, section 3.3.2); it has no body
+ * for a Content-Type to describe, and the connection stops being HTTP, so Keep-Alive means
+ * nothing (RFC 7230 section 6.1: a hop-by-hop header).
  */
 const OWNED_BY_101 = new Set([
   'upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol',
-  'sec-websocket-extensions', 'content-length', 'transfer-encoding'
+  'sec-websocket-extensions', 'content-length', 'transfer-encoding', 'content-type', 'keep-alive'
 ])
 
 /** Headers of a refusal that describe its framing, which this module computes itself. */
@@ -48,7 +50,7 @@ function headerLines (name: string, value: HeaderFieldValue): string {
  * Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Accept, then Sec-WebSocket-Protocol
  * and Sec-WebSocket-Extensions when given, then `extraHeaders` in order, except those named
  * like a header the handshake owns (Upgrade, Connection, Sec-WebSocket-Accept/-Protocol/
- * -Extensions, Content-Length, Transfer-Encoding), which are dropped.
+ * -Extensions, Content-Length, Transfer-Encoding, Content-Type, Keep-Alive), which are dropped.
  *
  * @param accept computeAccept() of the request's key
  * @param protocol the selected subprotocol, if any

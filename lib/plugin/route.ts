@@ -210,10 +210,6 @@ function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: Fa
   return proceed()
 }
 
-/** Headers that describe the 101 itself and must not be copied from what hooks set on the reply. */
-const RESERVED_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'transfer-encoding',
-  'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'keep-alive'])
-
 function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: FastifyRequest, reply: FastifyReply,
   key: string, offered: string[]): void {
   const pending = (request.raw as UpgradeRequest)[kUpgrade]!
@@ -236,12 +232,13 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     const chosen = selectSubprotocol(offered, (names: string[]) => handleProtocols(new Set(names), request.raw), request)
     if (chosen !== false) protocol = chosen
   }
-  // headers set by hooks (a Set-Cookie, say) go out with the 101
+  // headers set by hooks (a Set-Cookie, say) go out with the 101, but for those that describe
+  // the 101 itself, which buildSwitchingProtocols drops
   const extra: Array<[string, string | string[]]> = []
   const replyHeaders = reply.getHeaders()
   for (const name in replyHeaders) {
     const value = replyHeaders[name]
-    if (value === undefined || RESERVED_HEADERS.has(name.toLowerCase())) continue
+    if (value === undefined) continue
     extra.push([name, Array.isArray(value) ? value.map(String) : String(value)])
   }
   // RFC 7692 section 5: accept the first acceptable permessage-deflate offer, if enabled

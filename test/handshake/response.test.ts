@@ -29,10 +29,11 @@ t.test('empty protocol and extensions values are left out rather than sent empty
   t.notMatch(text, /Sec-WebSocket-Protocol|Sec-WebSocket-Extensions/)
 })
 
-t.test('extra headers cannot override what the handshake owns, nor add a body length to a 101', async t => {
+t.test('extra headers cannot override what the handshake owns, nor describe a body or a kept-alive connection on a 101', async t => {
   const text = buildSwitchingProtocols(ACCEPT, undefined, undefined, [
     ['connection', 'close'], ['UPGRADE', 'h2c'], ['Sec-WebSocket-Accept', 'forged'], ['sec-websocket-protocol', 'evil'],
-    ['Sec-WebSocket-Extensions', 'x'], ['Content-Length', '5'], ['Transfer-Encoding', 'chunked'], ['X-Kept', 'yes']
+    ['Sec-WebSocket-Extensions', 'x'], ['Content-Length', '5'], ['Transfer-Encoding', 'chunked'], ['X-Kept', 'yes'],
+    ['content-type', 'text/html'], ['Keep-Alive', 'timeout=5']
   ]).toString('latin1')
   t.equal(text, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
     `Sec-WebSocket-Accept: ${ACCEPT}\r\nX-Kept: yes\r\n\r\n`)
