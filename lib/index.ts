@@ -10,13 +10,13 @@ import { mapWsServerOptions, compatOptionError, type MappedWsOptions } from './p
 import { WebSocketServer } from './plugin/server'
 import { wsError } from './errors'
 import { MemoryBudget } from './budget'
-import type { WebSocketMemory } from './types'
+import type { WebSocketMemory } from './augmentation'
 import { WebSocket } from './socket'
 import { OPEN } from './engine/constants'
 import { Topics, type PublishOptions } from './pubsub/topics'
 import { memoryAdapter } from './pubsub/memory'
 import { toBuffer, type WebSocketData } from './socket'
-import './types'
+import './augmentation'
 
 const kInstalled = Symbol('fastify-rfc6455.installed')
 
@@ -185,7 +185,7 @@ export type { PubSubAdapter, PublishedMessage, DeliverFunction, AdapterContext }
 export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
 export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'
 export type { PublishOptions } from './pubsub/topics'
-export type { WebSocketMemory } from './types'
+export type { WebSocketMemory } from './augmentation'
 export type { DeflateOptions } from './handshake/extensions'
 
 /** Bytes held by `sockets` now (the gauge when no budget keeps a running total). */

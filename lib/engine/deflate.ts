@@ -131,7 +131,6 @@ export class PerMessageDeflate {
   /** messages shorter than this are better sent uncompressed (the caller decides) */
   readonly threshold: number
   readonly params: NegotiatedDeflate
-  readonly role: Role
   /** the options this codec was made with, for {@link deflateOnce} */
   readonly userOptions: DeflateOptions | true
   /** connections with the same key can share one precompressed message; null when this one cannot */
@@ -160,7 +159,6 @@ export class PerMessageDeflate {
    */
   constructor (params: NegotiatedDeflate, role: Role, options: DeflateOptions | true = {}, maxPayload = 0) {
     this.params = params
-    this.role = role
     this.userOptions = options
     this.options = resolveDeflateOptions(options)
     this.shareKey = role === 'server' ? sharedDeflateKey(params, options) : null

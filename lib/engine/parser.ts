@@ -68,9 +68,9 @@ export class FrameParser {
   private state = STATE_HEADER
   private readonly handler: FrameHandler
   private readonly expectMask: boolean
-  private maxPayload: number
+  private readonly maxPayload: number
   private readonly maxFragments: number
-  private allowRsv1: boolean
+  private readonly allowRsv1: boolean
   // current frame
   private opcode = 0
   private masked = false
@@ -96,10 +96,6 @@ export class FrameParser {
     this.allowRsv1 = options.allowRsv1 === true
     this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS
   }
-
-  /** Enable RSV1 once an extension that defines it has been negotiated. */
-  setAllowRsv1 (allow: boolean): void { this.allowRsv1 = allow }
-  setMaxPayload (max: number): void { this.maxPayload = max }
 
   get stopped (): boolean { return this.state === STATE_STOPPED }
 

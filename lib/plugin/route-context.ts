@@ -8,12 +8,12 @@ import type { PluginShared, WebSocketRouteOptions } from './route'
 import { callErrorHandler } from './compat'
 import { wsError } from '../errors'
 
-export function buildSocketContext (hooks: WebSocketRouteOptions<any>, options: ResolvedOptions, shared: PluginShared): SocketContext {
-  const onError = hooks.error
+export function buildSocketContext (websocket: WebSocketRouteOptions<any>, options: ResolvedOptions, shared: PluginShared): SocketContext {
+  const onError = websocket.error
+  const { message, close, drain, ping, pong } = websocket
   return {
-    handlers: hooks.message !== undefined || hooks.close !== undefined || hooks.drain !== undefined ||
-      hooks.ping !== undefined || hooks.pong !== undefined
-      ? { message: hooks.message, close: hooks.close, drain: hooks.drain, ping: hooks.ping, pong: hooks.pong }
+    handlers: message !== undefined || close !== undefined || drain !== undefined || ping !== undefined || pong !== undefined
+      ? { message, close, drain, ping, pong }
       : null,
     onHandlerError (socket, err) {
       if (onError !== undefined) return callSafely(onError, socket, err)

@@ -66,7 +66,8 @@ export interface PluginShared {
 
 interface RouteState {
   handler: WebSocketHandler<any> | null
-  hooks: WebSocketRouteOptions<any>
+  /** the route's `websocket` object: its handlers and its subprotocol choice ({} for `websocket: true` and wsHandler routes) */
+  websocket: WebSocketRouteOptions<any>
   plain: RouteOptions['handler'] | null
   options: ResolvedOptions
   originAllowed: ((origin: string | undefined, req: unknown) => boolean | Promise<boolean>) | null
@@ -107,18 +108,18 @@ export function createOnRoute (shared: PluginShared): (route: RouteOptions & { w
       throw compatOptionError('websocket handler can only be declared in GET method')
     }
     if (spec !== undefined && spec !== true && spec !== false) checkRouteKeys(spec as object, route.url)
-    const hooks: WebSocketRouteOptions<any> = spec === true || wsHandler !== undefined ? {} : spec as WebSocketRouteOptions<any>
-    const options = resolveOptions(hooks, shared.options)
+    const websocket: WebSocketRouteOptions<any> = spec === true || wsHandler !== undefined ? {} : spec as WebSocketRouteOptions<any>
+    const options = resolveOptions(websocket, shared.options)
     const plain = spec === true || route.handler === upgradeOnly ? null : route.handler
     // as @fastify/websocket does: a route that only upgrades is left out of generated API docs
     if (plain === null) route.schema = { ...route.schema, hide: true } as RouteOptions['schema']
     const state: RouteState = {
       handler: wsHandler !== undefined ? wsHandler as WebSocketHandler<any> : spec === true ? route.handler as unknown as WebSocketHandler<any> : null,
-      hooks,
+      websocket,
       plain,
       options,
       originAllowed: options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
-      ctx: buildSocketContext(hooks, options, shared),
+      ctx: buildSocketContext(websocket, options, shared),
       shared
     }
     route.config = { ...(route.config as object), [kRoute]: state }
@@ -217,13 +218,13 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     reply.hijack()
     return
   }
-  const hooks = state.hooks
+  const websocket = state.websocket
   let protocol = ''
   const handleProtocols = state.shared.handleProtocols
-  if (hooks.protocols !== undefined || hooks.selectProtocol !== undefined) {
-    const chosen = selectSubprotocol(offered, hooks.selectProtocol ?? hooks.protocols ?? [], request)
+  if (websocket.protocols !== undefined || websocket.selectProtocol !== undefined) {
+    const chosen = selectSubprotocol(offered, websocket.selectProtocol ?? websocket.protocols ?? [], request)
     if (chosen === false) {
-      if (offered.length > 0 && hooks.requireProtocol !== false) throw wsError('WS_ERR_HANDSHAKE_PROTOCOL', offered.join(', '))
+      if (offered.length > 0 && websocket.requireProtocol !== false) throw wsError('WS_ERR_HANDSHAKE_PROTOCOL', offered.join(', '))
     } else {
       protocol = chosen
     }
@@ -287,7 +288,7 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   ws.log.debug({ url: request.url, protocol }, 'websocket open')
   let result: unknown
   try {
-    result = state.handler !== null ? state.handler.call(fastify, ws, request) : hooks.open?.(ws, request)
+    result = state.handler !== null ? state.handler.call(fastify, ws, request) : websocket.open?.(ws, request)
   } catch (err) {
     state.ctx.onHandlerError(ws, err)
     ws._release()
