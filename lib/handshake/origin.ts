@@ -4,6 +4,7 @@
 // server MAY refuse an origin it does not accept with a 403 (section 4.2.2 step 4); the caller
 // sends that response (WS_ERR_HANDSHAKE_ORIGIN), this file only decides.
 import { wsError } from '../errors'
+import { isPromiseLike } from '../engine/promise-like'
 
 /**
  * Which origins may open a socket:
@@ -155,8 +156,4 @@ export function compileOriginPolicy<Req = unknown> (policy: OriginPolicy<Req>, o
     }
     return false
   }
-}
-
-function isPromiseLike (value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TLSSocket } from 'node:tls'
 import { wsError, type WebSocketError } from '../errors'
+import { isPromiseLike } from '../engine/promise-like'
 import type { WebSocket } from '../socket'
 import type { WebSocketRouteOptions } from './route'
 import type { WebSocketErrorHandler } from './options'
@@ -83,9 +84,7 @@ export function verifyClientAllows (verify: VerifyClient, request: FastifyReques
     })
   }
   const result = (verify as (i: VerifyClientInfo) => boolean | Promise<boolean>)(info)
-  if (typeof result === 'object' && result !== null && typeof result.then === 'function') {
-    return result.then(ok => ok ? null : { code: 401, message: undefined, headers: undefined })
-  }
+  if (isPromiseLike(result)) return Promise.resolve(result).then(ok => ok ? null : { code: 401, message: undefined, headers: undefined })
   return result ? null : { code: 401, message: undefined, headers: undefined }
 }
 
@@ -118,9 +117,7 @@ export function callErrorHandler (handler: WebSocketErrorHandler, socket: WebSoc
   const error = err instanceof Error ? err : new Error(String(err), { cause: err })
   try {
     const r: unknown = handler.call(context.fastify, error, socket, context.request, context.reply)
-    if (typeof r === 'object' && r !== null && typeof (r as Promise<unknown>).then === 'function') {
-      (r as Promise<unknown>).then(undefined, (e: unknown) => logFailure(socket, e))
-    }
+    if (isPromiseLike(r)) r.then(undefined, (e: unknown) => logFailure(socket, e))
   } catch (e) {
     // an error handler that throws must not take the process down
     logFailure(socket, e)

@@ -2,6 +2,7 @@
 // errors go (the route's `error` handler, else the plugin's errorHandler, else log and 1011),
 // its backpressure settings and the plugin's registry, budget and topics.
 import type { SocketContext } from '../socket'
+import { isPromiseLike } from '../engine/promise-like'
 import { OPEN } from '../engine/constants'
 import type { ResolvedOptions } from './options'
 import type { PluginShared, WebSocketRouteOptions } from './route'
@@ -43,9 +44,7 @@ export function buildSocketContext (websocket: WebSocketRouteOptions<any>, optio
 function callSafely<A, B> (fn: (a: A, b: B) => unknown, a: A, b: B): void {
   try {
     const r = fn(a, b)
-    if (typeof r === 'object' && r !== null && typeof (r as Promise<unknown>).then === 'function') {
-      (r as Promise<unknown>).then(undefined, noop)
-    }
+    if (isPromiseLike(r)) r.then(undefined, noop)
   } catch {
     // an error handler that throws must not take the process down
   }

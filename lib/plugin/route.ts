@@ -13,6 +13,7 @@ import { selectSubprotocol } from '../handshake/subprotocol'
 import { buildSwitchingProtocols } from '../handshake/response'
 import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../handshake/extensions'
 import { PerMessageDeflate } from '../engine/deflate'
+import { isPromiseLike } from '../engine/promise-like'
 import { WebSocket, type SocketContext, type SocketHandlers } from '../socket'
 import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions, type WebSocketErrorHandler } from './options'
 import { compatOptionError, type VerifyClient, type WsServerOptions } from './ws-options'
@@ -294,8 +295,8 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     ws._release()
     return
   }
-  if (typeof result === 'object' && result !== null && typeof (result as Promise<unknown>).then === 'function') {
-    (result as Promise<unknown>).then(() => ws._release(), (err: unknown) => {
+  if (isPromiseLike(result)) {
+    result.then(() => ws._release(), (err: unknown) => {
       state.ctx.onHandlerError(ws, err)
       ws._release()
     })

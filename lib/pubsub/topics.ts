@@ -5,6 +5,7 @@ import { buildFrame } from '../engine/serializer'
 import { deflateOnce } from '../engine/deflate'
 import type { SharedFrame } from '../engine/connection'
 import { OPCODE_BINARY, OPCODE_TEXT, OPEN } from '../engine/constants'
+import { isPromiseLike } from '../engine/promise-like'
 import type { WebSocket } from '../socket'
 import type { AdapterContext, PubSubAdapter, PublishedMessage } from './adapter'
 
@@ -137,8 +138,6 @@ export class Topics {
   }
 
   private settle (result: void | Promise<void> | undefined, msg: string): void {
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-      (result as Promise<void>).then(undefined, err => this.log(err, msg))
-    }
+    if (isPromiseLike(result)) result.then(undefined, err => this.log(err, msg))
   }
 }
