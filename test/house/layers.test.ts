@@ -20,7 +20,7 @@ function layerOf (file: string): { rank: number, group: string } {
   if (folder === 'client' || folder === 'pubsub') return { rank: 4, group: folder }
   // the Fastify glue wires pub/sub into the plugin: it may import pubsub, never the client
   if (folder === 'plugin') return { rank: 5, group: folder }
-  if (folder === 'bin' || rel === 'index.ts' || rel === 'types.ts') return { rank: 6, group: 'entry' }
+  if (folder === 'bin' || rel === 'index.ts' || rel === 'augmentation.ts') return { rank: 6, group: 'entry' }
   // the socket and its machinery: socket.ts, transport.ts, reading.ts, shared-read.ts, stream.ts, budget.ts...
   return { rank: 3, group: 'socket' }
 }
