@@ -185,6 +185,14 @@ export class WebSocket extends EventEmitter implements ConnectionHost, Transport
 
   // ---- sending ----
 
+  /**
+   * Send a message: a string as text, anything else as binary unless `options.binary` says
+   * otherwise. A Buffer, ArrayBuffer or typed array is not copied: one over 4 KiB is read when it
+   * is written (at the end of this event-loop turn or later), one to be compressed when it is
+   * compressed, so it must not change until `cb` has run (ws behaves the same; a copy would cost
+   * every large send).
+   * Returns false when the socket is not open or the message was refused by the backpressure policy.
+   */
   send (data: WebSocketData, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
     if (typeof options === 'function') {
       cb = options
