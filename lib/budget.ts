@@ -6,7 +6,9 @@
 // those points. Within 10% of the cap new upgrades are refused with 503; past it the socket
 // holding the most is failed with 1013 (Try Again Later): its memory goes, the others carry on.
 
-/** What the budget needs of a socket. */
+import { kSession } from './symbols'
+
+/** What the budget needs of a socket's machinery (session.ts). */
 export interface BudgetHolder {
   /** bytes this holder last reported */
   _budgetHeld: number
@@ -24,9 +26,10 @@ export class MemoryBudget {
   readonly max: number
   /** sockets failed because the budget was exhausted, since the start */
   evictions = 0
-  private readonly holders: ReadonlySet<BudgetHolder>
+  /** the plugin's sockets, whose machinery holds the memory */
+  private readonly holders: ReadonlySet<{ readonly [kSession]: BudgetHolder }>
 
-  constructor (max: number, holders: ReadonlySet<BudgetHolder>) {
+  constructor (max: number, holders: ReadonlySet<{ readonly [kSession]: BudgetHolder }>) {
     this.max = max
     this.holders = holders
   }
@@ -55,7 +58,10 @@ export class MemoryBudget {
   /** Fail the largest holder. A scan of every socket, but only when the cap is crossed. */
   private evict (): void {
     let largest: BudgetHolder | null = null
-    for (const h of this.holders) if (largest === null || h._budgetHeld > largest._budgetHeld) largest = h
+    for (const socket of this.holders) {
+      const h = socket[kSession]
+      if (largest === null || h._budgetHeld > largest._budgetHeld) largest = h
+    }
     if (largest === null || largest._budgetHeld === 0) return
     this.evictions++
     largest._budgetExceeded(this.held, this.max)

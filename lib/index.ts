@@ -12,6 +12,7 @@ import { wsError } from './errors'
 import { MemoryBudget } from './budget'
 import type { WebSocketMemory } from './augmentation'
 import { WebSocket } from './socket'
+import { sessionOf } from './session'
 import { OPEN } from './engine/constants'
 import { Topics, type PublishOptions } from './pubsub/topics'
 import { memoryAdapter } from './pubsub/memory'
@@ -191,6 +192,6 @@ export type { DeflateOptions } from './handshake/extensions'
 /** Bytes held by `sockets` now (the gauge when no budget keeps a running total). */
 function heldBytes (sockets: Set<WebSocket>): number {
   let n = 0
-  for (const ws of sockets) n += ws._holding
+  for (const ws of sockets) n += sessionOf(ws).holding
   return n
 }

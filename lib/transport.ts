@@ -1,12 +1,13 @@
 // Process-wide machinery shared by every socket, so that no closure or timer is made per
-// connection: the net listeners (plain functions that find their WebSocket through a symbol on
-// the stream), one flush queue drained once per tick, and one ticker for all deadlines.
+// connection: the net listeners (plain functions that find their owner, a socket's Session,
+// through a symbol on the stream), one flush queue drained once per tick, and one ticker for all
+// deadlines.
 import type { Duplex } from 'node:stream'
 import { readIntoSharedBuffer, releaseSharedRead } from './shared-read'
 
 export const kWebSocket = Symbol('fastify-rfc6455.websocket')
 
-/** What the shared listeners call on the socket object that owns a stream. */
+/** What the shared listeners call on the object that owns a stream (session.ts). */
 export interface TransportOwner {
   _onData (chunk: Buffer): void
   _onEnd (): void

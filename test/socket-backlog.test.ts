@@ -3,6 +3,7 @@
 import t from 'tap'
 import { duplexPair } from 'node:stream'
 import { WebSocket, type SocketContext } from '../lib/socket'
+import { sessionOf } from '../lib/session'
 import type { PerMessageDeflate } from '../lib/engine/deflate'
 import { frame } from './helpers/frames'
 
@@ -30,7 +31,7 @@ t.test('a paused parser past 1 MiB of backlog pauses the stream, and delivery re
   for (let i = 0; i < 40; i++) client.write(filler) // 2.5 MiB behind the inflating message
   for (let i = 0; i < 100 && !server.isPaused(); i++) await new Promise(resolve => setTimeout(resolve, 10))
   t.ok(server.isPaused(), 'the stream stopped reading')
-  const backlog = (ws as unknown as { _conn: { parser: { backlogLength: number } } })._conn.parser.backlogLength
+  const backlog = sessionOf(ws).conn.parser.backlogLength
   t.ok(backlog > 1 << 20 && backlog < 2 << 20, `the backlog stopped just past 1 MiB (${backlog} bytes)`)
   t.equal(messages.length, 0, 'nothing overtook the inflating message')
 

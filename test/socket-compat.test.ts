@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap'
 import WS, { createWebSocketStream } from 'ws'
 import { connect } from '../lib/client'
+import { sessionOf } from '../lib/session'
 import { type WebSocket, type MessageEvent, type CloseEvent, type ErrorEvent } from '../lib/index'
 import { startApp, messages, waitEvent, type TestApp } from './helpers/app'
 
@@ -112,7 +113,7 @@ t.test('onmessage/onclose/onerror: a setter replaces the previous handler, null 
   client.onerror = e => { errors.push(e) }
   const closing = new Promise<CloseEvent>(resolve => { client.onclose = resolve })
   // a server frame with RSV2 set fails the client's connection: an ErrorEvent, then a CloseEvent
-  ;(serverSocket as unknown as WebSocket)._stream.write(Buffer.from([0xa2, 0x00]))
+  sessionOf(serverSocket as unknown as WebSocket).stream.write(Buffer.from([0xa2, 0x00]))
   const event = await closing
   t.equal(event.type, 'close')
   t.equal(errors.length, 1)

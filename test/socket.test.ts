@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap'
 import type { Socket } from 'node:net'
 import { WebSocket, type SocketContext, type Logger } from '../lib/socket'
+import { sessionOf } from '../lib/session'
 import type { ConnectionOptions } from '../lib/engine/connection'
 import type { WebSocketError } from '../lib/errors'
 import { frame } from './helpers/frames'
@@ -266,14 +267,14 @@ t.test('send after close returns false and calls back with WS_ERR_NOT_OPEN; a se
   const late = new Promise<Error | undefined>(resolve => t.equal(server.send('late', resolve), false))
   t.match(await late, { code: 'WS_ERR_NOT_OPEN' })
   t.equal(server.send('no callback'), false)
-  t.equal(server._sendFrame(Buffer.from([0x81, 0])), false)
+  t.equal(sessionOf(server).sendFrame(Buffer.from([0x81, 0])), false)
   t.throws(() => server.ping(), { code: 'WS_ERR_NOT_OPEN' })
 })
 
 t.test('over maxBackpressure, drop refuses the send and close fails the socket with 1008', async t => {
   const drop = await pair(t, { serverCtx: context({ maxBackpressure: 1000, backpressurePolicy: 'drop' }) })
   t.ok(drop.server.send(Buffer.alloc(2000)), 'the first send is queued')
-  t.equal(drop.server._sendFrame(Buffer.from([0x81, 0])), false, 'prebuilt frames are dropped too')
+  t.equal(sessionOf(drop.server).sendFrame(Buffer.from([0x81, 0])), false, 'prebuilt frames are dropped too')
   const refused = new Promise<Error | undefined>(resolve => t.equal(drop.server.send('x', resolve), false))
   t.match(await refused, { code: 'WS_ERR_BACKPRESSURE' })
   t.equal(drop.server.readyState, WebSocket.OPEN)
@@ -290,16 +291,16 @@ t.test('held messages pause the stream past 1 MiB and are delivered in order on 
   const { server, client, serverTcp } = await pair(t)
   const got: number[] = []
   server.on('message', (d: Buffer) => got.push(d.length))
-  server._hold()
-  server._hold() // idempotent
+  sessionOf(server).hold()
+  sessionOf(server).hold() // idempotent
   for (let i = 0; i < 10; i++) client.send(Buffer.alloc(200_000 + i))
   await waitFor(() => serverTcp.isPaused(), 3000, 'the stream paused')
   t.equal(got.length, 0, 'nothing delivered while held')
-  server._release()
+  sessionOf(server).release()
   await waitFor(() => got.length === 10, 3000)
   t.same(got, Array.from({ length: 10 }, (_, i) => 200_000 + i))
   t.notOk(serverTcp.isPaused(), 'resumed')
-  server._release() // a second release is a no-op
+  sessionOf(server).release() // a second release is a no-op
   client.send('after')
   const [d] = await nextMessage(server)
   t.equal(d.toString(), 'after', 'delivered directly once released')

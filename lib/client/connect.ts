@@ -14,6 +14,7 @@ import { buildClientRequestHeaders, validateServerHandshake } from '../handshake
 import type { HeaderFieldValue } from '../handshake/response'
 import { wsError } from '../errors'
 import { WebSocket } from '../socket'
+import { sessionOf } from '../session'
 import { clientContext } from '../client-context'
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options'
 import { openTunnel } from './proxy'
@@ -259,5 +260,5 @@ class Opening {
 
 /** Deliver what arrived with and after the 101, once the caller's listeners are attached. */
 function releaseHeld (ws: WebSocket): void {
-  ws._release()
+  sessionOf(ws).release()
 }

@@ -12,6 +12,7 @@ import { DEFAULT_MAX_PAYLOAD } from '../engine/constants'
 import { clientContext } from '../client-context'
 import { DEFAULT_MAX_BACKPRESSURE } from '../options'
 import { WebSocket } from '../socket'
+import { sessionOf } from '../session'
 import { wsError } from '../errors'
 
 /** The request side of `app.injectWS(path, context)`. */
@@ -140,7 +141,7 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
       options.onOpen?.(ws)
       resolve(ws)
       // messages (a welcome sent in open) wait for the caller's listeners after `await injectWS()`
-      setImmediate(() => ws._release())
+      setImmediate(() => sessionOf(ws).release())
     }
     const onEnd = (): void => fail(wsError('WS_ERR_CLIENT_HANDSHAKE', 'connection closed during the handshake'))
     const cleanup = (): void => {

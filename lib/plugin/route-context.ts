@@ -3,6 +3,7 @@
 // its backpressure settings and the plugin's registry, budget and topics.
 import type { SocketContext } from '../socket'
 import { isPromiseLike } from '../engine/promise-like'
+import { sessionOf } from '../session'
 import { OPEN } from '../engine/constants'
 import type { ResolvedOptions } from './options'
 import type { PluginShared, WebSocketRouteOptions } from './route'
@@ -36,7 +37,7 @@ export function buildSocketContext (websocket: WebSocketRouteOptions<any>, optio
     budget: shared.budget,
     pubsub: shared.topics,
     onClosed (socket, code) {
-      socket.log.debug({ code, durationMs: Math.round(performance.now() - socket._openedAt) }, 'websocket closed')
+      socket.log.debug({ code, durationMs: Math.round(performance.now() - sessionOf(socket).openedAt) }, 'websocket closed')
     }
   }
 }

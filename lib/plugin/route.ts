@@ -15,6 +15,7 @@ import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../hands
 import { PerMessageDeflate } from '../engine/deflate'
 import { isPromiseLike } from '../engine/promise-like'
 import { WebSocket, type SocketContext, type SocketHandlers } from '../socket'
+import { sessionOf } from '../session'
 import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions, type WebSocketErrorHandler } from './options'
 import { compatOptionError, type VerifyClient, type WsServerOptions } from './ws-options'
 import type { WebSocketServer } from './server'
@@ -292,15 +293,15 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     result = state.handler !== null ? state.handler.call(fastify, ws, request) : websocket.open?.(ws, request)
   } catch (err) {
     state.ctx.onHandlerError(ws, err)
-    ws._release()
+    sessionOf(ws).release()
     return
   }
   if (isPromiseLike(result)) {
-    result.then(() => ws._release(), (err: unknown) => {
+    result.then(() => sessionOf(ws).release(), (err: unknown) => {
       state.ctx.onHandlerError(ws, err)
-      ws._release()
+      sessionOf(ws).release()
     })
   } else {
-    ws._release()
+    sessionOf(ws).release()
   }
 }

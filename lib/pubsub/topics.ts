@@ -7,6 +7,7 @@ import type { SharedFrame } from '../engine/connection'
 import { OPCODE_BINARY, OPCODE_TEXT, OPEN } from '../engine/constants'
 import { isPromiseLike } from '../engine/promise-like'
 import type { WebSocket } from '../socket'
+import { sessionOf } from '../session'
 import type { AdapterContext, PubSubAdapter, PublishedMessage } from './adapter'
 
 export type { PublishOptions } from '../socket'
@@ -44,14 +45,14 @@ export class Topics {
     }
     if (set.has(socket)) return false
     set.add(socket)
-    ;(socket._topics ??= new Set()).add(topic)
+    ;(sessionOf(socket).topics ??= new Set()).add(topic)
     return true
   }
 
   unsubscribe (socket: WebSocket, topic: string): boolean {
     const set = this.topics.get(topic)
     if (set === undefined || !set.delete(socket)) return false
-    socket._topics?.delete(topic)
+    sessionOf(socket).topics?.delete(topic)
     if (set.size === 0) {
       this.topics.delete(topic)
       this.settle(this.adapter.unsubscribe?.(topic), 'pub/sub adapter unsubscribe failed')
@@ -61,10 +62,11 @@ export class Topics {
 
   /** Closing a socket unsubscribes it from everything. */
   unsubscribeAll (socket: WebSocket): void {
-    const topics = socket._topics
+    const session = sessionOf(socket)
+    const topics = session.topics
     if (topics === null) return
     for (const topic of [...topics]) this.unsubscribe(socket, topic)
-    socket._topics = null
+    session.topics = null
   }
 
   subscribers (topic: string): ReadonlySet<WebSocket> {
@@ -94,7 +96,8 @@ export class Topics {
     let groups: Map<string, WebSocket[]> | null = null
     for (const socket of set) {
       if (except !== null && socket.id === except) continue
-      const codec = socket._conn.deflateCodec
+      const session = sessionOf(socket)
+      const codec = session.conn.deflateCodec
       if (codec !== null && codec.shareKey !== null && size >= codec.threshold) {
         groups ??= new Map()
         const group = groups.get(codec.shareKey)
@@ -103,7 +106,7 @@ export class Topics {
         continue
       }
       plain ??= buildFrame(opcode, true, false, message.data)
-      if (!socket._sendFrame(plain)) this.dropIfClosing(socket)
+      if (!session.sendFrame(plain)) this.dropIfClosing(socket)
     }
     if (groups !== null) for (const group of groups.values()) this.compressOnce(group, message, opcode)
   }
@@ -121,19 +124,19 @@ export class Topics {
   private compressOnce (group: WebSocket[], message: PublishedMessage, opcode: number): void {
     const entry: SharedFrame = { frame: null, bytes: message.data.length }
     const waiting = group.filter(socket => {
-      if (socket._sendShared(entry)) return true
+      if (sessionOf(socket).sendShared(entry)) return true
       this.dropIfClosing(socket)
       return false
     })
     if (waiting.length === 0) return
-    const codec = waiting[0]._conn.deflateCodec!
+    const codec = sessionOf(waiting[0]).conn.deflateCodec!
     deflateOnce(message.data, codec.params, codec.userOptions, (err, out) => {
       // a failed compression still delivers the message, uncompressed
       entry.frame = err !== null || out === undefined
         ? buildFrame(opcode, true, false, message.data)
         : buildFrame(opcode, true, true, out)
       if (err !== null) this.log(err, 'pub/sub compression failed; sent uncompressed')
-      for (const socket of waiting) socket._conn.sharedReady()
+      for (const socket of waiting) sessionOf(socket).conn.sharedReady()
     })
   }
 

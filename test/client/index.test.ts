@@ -5,6 +5,7 @@ import Fastify from 'fastify'
 import websocket from '../../lib/index'
 import * as client from '../../lib/client/index'
 import { WebSocket } from '../../lib/socket'
+import { sessionOf } from '../../lib/session'
 import { WebSocketError } from '../../lib/errors'
 
 t.test('the client entry exports connect, the reconnecting socket, the policy helpers and the socket class', async t => {
@@ -24,7 +25,7 @@ t.test('a socket from the entry is the same WebSocket class as server sockets, i
   const ws = await client.connect(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/`)
   t.ok(ws instanceof WebSocket)
   t.ok(serverSocket !== null && (serverSocket as WebSocket) instanceof client.WebSocket)
-  t.equal(ws._conn.role, 'client')
+  t.equal(sessionOf(ws).conn.role, 'client')
   const [data] = await once(ws, 'message', { signal: AbortSignal.timeout(5000) }) as [Buffer]
   t.equal(data.toString(), 'hi')
   const refused = await client.connect('ws://127.0.0.1:1/', { handshakeTimeout: 1000 }).catch((err: unknown) => err)

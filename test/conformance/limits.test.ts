@@ -8,15 +8,18 @@ import { RawClient, clientFrame, handshakeRequest, firstDifference } from '../he
 import { startServer, assertServerClosed, SMALL_MAX_PAYLOAD } from './fixture'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from '../../lib/plugin/options'
 import { waitFor } from '../helpers/app'
+import { sessionOf } from '../../lib/session'
 
 /** A masked binary frame header announcing `length` bytes, without the payload. */
 function headerOnly (opcode: number, length: number, fin = true): Buffer {
   return clientFrame(opcode, Buffer.alloc(length), fin).subarray(0, length < 126 ? 6 : length < 65536 ? 8 : 14)
 }
 
+
 /** The engine state behind a server socket (internals, read to check what a connection holds). */
 interface EngineInternals {
-  _conn: { parser: { stopped: boolean, backlogLength: number }, assembler: { length: number, buf: Buffer | null } }
+  parser: { stopped: boolean, backlogLength: number }
+  assembler: { length: number, buf: Buffer | null }
 }
 
 t.test('limits', async t => {
@@ -42,17 +45,18 @@ t.test('limits', async t => {
 
   t.test('a header announcing 2^63-1 bytes is answered with 1009 and nothing is buffered', async t => {
     const client = await RawClient.open(port, t, '/probe')
-    const socket = probed.shift() as unknown as EngineInternals
+    const socket = probed.shift()
     t.ok(socket !== undefined, 'the server socket is at hand')
+    const conn = sessionOf(socket as ServerSocket).conn as unknown as EngineInternals
     // the header, its mask key, then 64 KiB of what would be payload: bytes the server could keep
     client.write(Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]))
     client.write(randomBytes(64 * 1024))
     await assertServerClosed(t, client, 1009)
     // what the connection holds of the message once it has failed: no parser backlog, no
     // partly assembled message (not one byte of the 64 KiB, let alone the announced size)
-    t.equal(socket._conn.parser.stopped, true, 'the parser stopped at the header')
-    t.equal(socket._conn.parser.backlogLength, 0, 'no bytes held in the parser')
-    t.equal(socket._conn.assembler.length, 0, 'no message bytes assembled')
+    t.equal(conn.parser.stopped, true, 'the parser stopped at the header')
+    t.equal(conn.parser.backlogLength, 0, 'no bytes held in the parser')
+    t.equal(conn.assembler.length, 0, 'no message bytes assembled')
   })
 
   // Found by the issue 11 test review: the assembler sized its buffer from the frame header, so
@@ -60,12 +64,12 @@ t.test('limits', async t => {
   // arrayBuffers, for 20 KiB sent). It now grows with what arrives.
   t.test('a frame announced large but sent slowly holds memory for what arrived, not for what was announced', async t => {
     const client = await RawClient.open(port, t, '/probe')
-    const socket = probed.shift() as unknown as EngineInternals
+    const conn = sessionOf(probed.shift() as ServerSocket).conn as unknown as EngineInternals
     const announced = 8 << 20
     client.write(headerOnly(0x2, announced, true))
     client.write(randomBytes(1024))
-    await waitFor(() => socket._conn.assembler.length === 1024, 5000, 'the server to read 1 KiB')
-    const held = socket._conn.assembler.buf?.length ?? 0
+    await waitFor(() => conn.assembler.length === 1024, 5000, 'the server to read 1 KiB')
+    const held = conn.assembler.buf?.length ?? 0
     t.ok(held <= 64 * 1024, `${held} bytes held for 1,024 received of ${announced} announced`)
     client.destroy()
   })

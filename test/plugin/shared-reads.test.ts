@@ -4,6 +4,7 @@ import t from 'tap'
 import WS from 'ws'
 import { connect } from '../../lib/client/index'
 import type { WebSocket } from '../../lib/index'
+import { sessionOf } from '../../lib/session'
 import { startApp, waitFor } from '../helpers/app'
 
 const sharedReadsOff = process.env.FASTIFY_RFC6455_SHARED_READS === '0'
@@ -22,11 +23,11 @@ for (const sharedReads of [true, false]) {
     await new Promise(resolve => plain.once('open', resolve))
     t.teardown(() => plain.terminate())
     await waitFor(() => sockets.length === 1, 2000, 'the server socket')
-    t.equal(sockets[0]._stream.listenerCount('data'), dataListeners, 'server socket')
+    t.equal(sessionOf(sockets[0]).stream.listenerCount('data'), dataListeners, 'server socket')
 
     const client = await connect(`ws://127.0.0.1:${server.port}/`, { sharedReads })
     t.teardown(() => client.terminate())
-    t.equal(client._stream.listenerCount('data'), dataListeners, 'client socket')
+    t.equal(sessionOf(client).stream.listenerCount('data'), dataListeners, 'client socket')
     const got: string[] = []
     client.on('message', (data: Buffer) => got.push(data.toString()))
     for (let i = 0; i < 200; i++) client.send(`m${i}:${'x'.repeat(i * 37)}`)

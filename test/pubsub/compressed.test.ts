@@ -6,6 +6,7 @@ import Fastify from 'fastify'
 import WS from 'ws'
 import websocket from '../../lib/index'
 import * as deflate from '../../lib/engine/deflate'
+import { sessionOf } from '../../lib/session'
 import { decodeFrames } from '../helpers/frames'
 import { pubsubHarness } from '../helpers/pubsub'
 import { randomBytes } from 'node:crypto'
@@ -90,7 +91,7 @@ t.test("a sharing subscriber closed by the 'close' backpressure policy leaves it
   })
   const fast = await connect()
   const slow = await connect()
-  t.not(slow.server._conn.deflateCodec?.shareKey ?? null, null, 'it shares compressed broadcasts')
+  t.not(sessionOf(slow.server).conn.deflateCodec?.shareKey ?? null, null, 'it shares compressed broadcasts')
   fast.server.subscribe('flood')
   slow.server.subscribe('flood')
   const slowTcp = (slow.client as unknown as { _socket: Socket })._socket

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import WS from 'ws'
 import websocket, { type WebSocket, type PubSubAdapter, type PublishedMessage, type DeliverFunction } from '../../lib/index'
 import * as serializer from '../../lib/engine/serializer'
+import { sessionOf } from '../../lib/session'
 import { pubsubHarness, type Peer } from '../helpers/pubsub'
 
 const harness = pubsubHarness
@@ -85,7 +86,7 @@ t.test('a message published to N subscribers is framed once and the same buffer 
   const queued = new Map<WebSocket, Buffer[]>()
   for (const p of peers) {
     p.server.subscribe('fanout')
-    const conn = p.server._conn
+    const conn = sessionOf(p.server).conn
     const sendRaw = conn.sendRaw.bind(conn)
     queued.set(p.server, [])
     conn.sendRaw = (frame: Buffer) => { queued.get(p.server)!.push(frame); sendRaw(frame) }

@@ -1,0 +1,309 @@
+// The machinery behind one public WebSocket (socket.ts): the stream, the engine Connection, the
+// one owner of reading (reading.ts), flushing, sending under the backpressure policy and the
+// memory budget. The WebSocket keeps only ws's surface and reaches this through `kSession`;
+// the library's other modules reach it through `sessionOf(ws)`, never through members of the
+// public object. One Session per connection, made with its socket: no closure per connection,
+// the stream's listeners are shared (transport.ts) and find this object through a symbol.
+// Delivery to handlers and listeners, and the hold queue in front of it, are in
+// session/deliver.ts.
+import type { Duplex } from 'node:stream'
+import { Connection, type ConnectionHost, type ConnectionOptions, type SharedFrame } from './engine/connection'
+import { OPEN, CLOSED } from './engine/constants'
+import { wsError, type WebSocketError } from './errors'
+import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
+import { ReadGate, READ_HELD, READ_INFLATING, READ_OUTPUT } from './reading'
+import { flush } from './session/flush'
+import type { MemoryBudget, BudgetHolder } from './budget'
+import type { BinaryType } from './event-target'
+import { kSession } from './symbols'
+import { deliver, control, emitClose, release, HELD_MESSAGE, HELD_PING, HELD_PONG, HELD_ERROR } from './session/deliver'
+import type { WebSocket, SocketContext, SocketStart, Logger, SendCallback } from './socket'
+
+/** bytes the parser may hold while a compressed message inflates, before the stream is paused */
+const BACKLOG_PAUSE_BYTES = 1 << 20
+/** messages held while an async open handler runs, before the stream is paused */
+const HOLD_PAUSE_BYTES = 1 << 20
+
+/** The machinery of `socket`. */
+export function sessionOf (socket: WebSocket): Session {
+  return socket[kSession]
+}
+
+export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
+  /** the public object this is the machinery of: handlers and listeners get it */
+  readonly socket: WebSocket
+  readonly conn: Connection
+  readonly stream: Duplex
+  readonly ctx: SocketContext
+  /** the one owner of reading (reading.ts) */
+  readonly reader: ReadGate
+  /** ms (performance.now) when the socket opened */
+  readonly openedAt: number
+  /** topics subscribed to (pubsub/topics.ts keeps it), null before the first */
+  topics: Set<string> | null = null
+  binaryType: BinaryType = 'nodebuffer'
+  url = ''
+  /** events held until `release()`, in arrival order: kind, payload, isBinary per event */
+  held: Array<number | Buffer | WebSocketError | boolean> | null = null
+  heldBytes = 0
+  /** the transport closed while events were held: 'close' follows them on release */
+  closeHeld = false
+  /** bytes last reported to the memory budget */
+  _budgetHeld = 0
+  private readonly parentLog: Logger | null
+  private childLog: Logger | null = null
+  /** a flush is scheduled for the end of this tick */
+  flushQueued = false
+  private receiving = false
+  private ended = false
+  private ticking = false
+  private evicted = false
+
+  constructor (socket: WebSocket, stream: Duplex, connection: ConnectionOptions, ctx: SocketContext, log: Logger | null, start?: SocketStart) {
+    this.socket = socket
+    this.stream = stream
+    this.ctx = ctx
+    this.parentLog = log
+    this.conn = new Connection(this, connection)
+    this.openedAt = performance.now()
+    this.reader = new ReadGate(stream)
+    if (start?.hold === true) this.held = []
+    if (start?.url !== undefined) this.url = start.url
+  }
+
+  /**
+   * Listen and start reading: called once the socket can reach this object, since the bytes that
+   * came with the handshake are parsed here and may reach handlers at once.
+   */
+  open (heartbeat: boolean, start?: SocketStart): void {
+    const stream = this.stream
+    this.ctx.registry?.add(this.socket)
+    // Nothing is read until the bytes that came with the handshake are parsed: they come first.
+    const shared = attach(stream, this, start?.sharedReads ?? true)
+    stream.pause()
+    const head = start?.head
+    if (head !== undefined && head.length !== 0) this._onData(head)
+    // reads into the shared buffer leave chunks the parser must copy from, never keep
+    this.conn.parser.transient = shared
+    if (heartbeat) this.startTicking()
+    this.reader.start()
+  }
+
+  /** a child of the request's logger bound to the socket's id */
+  get log (): Logger {
+    if (this.childLog === null) {
+      const parent = this.parentLog ?? silentLogger
+      this.childLog = parent.child?.({ ws: this.socket.id }) ?? parent
+    }
+    return this.childLog
+  }
+
+  /** bytes queued and not yet handed to the kernel */
+  get bufferedAmount (): number {
+    return this.conn.writer.pending + this.conn.queuedBytes + (this.stream.writableLength ?? 0)
+  }
+
+  // ---- sending ----
+
+  /** Queue a prebuilt frame (broadcast); applies the backpressure policy. */
+  sendFrame (frame: Buffer): boolean {
+    if (this.conn.readyState !== OPEN) return false
+    if (this.bufferedAmount > this.ctx.maxBackpressure && !this.overLimit(undefined)) return false
+    this.conn.sendRaw(frame)
+    return true
+  }
+
+  /** Queue a broadcast frame that may still be compressing; applies the backpressure policy. */
+  sendShared (entry: SharedFrame): boolean {
+    if (this.conn.readyState !== OPEN) return false
+    if (this.bufferedAmount > this.ctx.maxBackpressure && !this.overLimit(undefined)) return false
+    this.conn.sendShared(entry)
+    return true
+  }
+
+  /** The slow-consumer policy: returns true if the send may go ahead anyway (never, for now). */
+  overLimit (cb: SendCallback | undefined): boolean {
+    const err = wsError('WS_ERR_BACKPRESSURE', `${this.bufferedAmount} bytes buffered`)
+    if (cb !== undefined) process.nextTick(cb, err)
+    if (this.ctx.backpressurePolicy === 'close') this.conn.failWith(err)
+    return false
+  }
+
+  // ---- engine events (ConnectionHost) ----
+
+  onMessage (data: Buffer, isBinary: boolean): void {
+    const held = this.held
+    if (held !== null) {
+      held.push(HELD_MESSAGE, data, isBinary)
+      this.heldBytes += data.length
+      if (this.heldBytes > HOLD_PAUSE_BYTES) this.reader.block(READ_HELD)
+      return
+    }
+    deliver(this, data, isBinary)
+  }
+
+  onPing (data: Buffer): void {
+    if (this.held !== null) this.held.push(HELD_PING, data, false)
+    else control(this, 'ping', this.ctx.handlers?.ping, data)
+  }
+
+  onPong (data: Buffer): void {
+    if (this.held !== null) this.held.push(HELD_PONG, data, false)
+    else control(this, 'pong', this.ctx.handlers?.pong, data)
+  }
+
+  onOutput (): void {
+    if (this.flushQueued || this.receiving) return
+    this.flushQueued = true
+    scheduleFlush(this)
+  }
+
+  onTransportEnd (destroy: boolean): void {
+    if (destroy) {
+      this.stream.destroy()
+      return
+    }
+    this._flush()
+    this.startTicking() // the close deadline also bounds how long the peer may take to close TCP
+    const conn = this.conn
+    // Section 7.1.1: the server closes TCP first; a client waits for the server's FIN once the
+    // handshake is complete, but closes at once when it is failing the connection.
+    if (conn.role === 'server' || !(conn.closeFrameReceived && conn.closeFrameSent)) this.end()
+  }
+
+  onError (err: WebSocketError): void {
+    const socket = this.socket
+    this.ctx.onProtocolError(socket, err)
+    if (this.held !== null) this.held.push(HELD_ERROR, err, false)
+    else if (socket.listenerCount('error') > 0) socket.emit('error', err)
+  }
+
+  // ---- stream events (TransportOwner: shared listeners in transport.ts) ----
+
+  _onData (chunk: Buffer): void {
+    this.receiving = true
+    try {
+      this.conn.receive(chunk)
+    } finally {
+      this.receiving = false
+    }
+    const parser = this.conn.parser
+    if (parser.isPaused && parser.backlogLength > BACKLOG_PAUSE_BYTES) {
+      // a peer must not grow the backlog without bound while a message inflates: stop reading TCP
+      this.reader.block(READ_INFLATING)
+    }
+    this._flush()
+    if (this.ctx.budget != null) this.account()
+  }
+
+  /** the peer closed its side */
+  _onEnd (): void {
+    this.end()
+  }
+
+  _onClose (): void {
+    const conn = this.conn
+    if (conn.readyState === CLOSED) return
+    conn.transportClosed()
+    detach(this.stream)
+    if (this.ticking) stopTicking(this)
+    const ctx = this.ctx
+    const socket = this.socket
+    ctx.budget?.remove(this)
+    ctx.registry?.delete(socket)
+    ctx.pubsub?.unsubscribeAll(socket)
+    ctx.onClosed?.(socket, conn.closeCode)
+    // what arrived before the close is delivered before it
+    if (this.held !== null) this.closeHeld = true
+    else emitClose(this)
+  }
+
+  /** transport errors (resets, EPIPE): the stream is torn down, 'close' reports 1006 */
+  _onError (err: Error): void {
+    this.log.debug({ err }, 'websocket transport error')
+    this.stream.destroy()
+  }
+
+  _onDrain (): void {
+    if (this.ctx.budget != null) this.account()
+    this.conn.outputDrained()
+    if (this.reader.has(READ_OUTPUT) && this.bufferedAmount <= this.ctx.maxBackpressure) this.reader.unblock(READ_OUTPUT)
+    const h = this.ctx.handlers
+    const socket = this.socket
+    try {
+      if (h?.drain !== undefined) h.drain(socket)
+      socket.emit('drain')
+    } catch (err) { this.ctx.onHandlerError(socket, err) }
+  }
+
+  /** write everything queued in one go (session/flush.ts) */
+  _flush (): void {
+    flush(this)
+  }
+
+  _tick (now: number): void {
+    this.conn.tick(now)
+  }
+
+  // ---- the memory budget (budget.ts) ----
+
+  /** Report what this socket holds: incoming data not yet delivered, output not yet written. */
+  account (): void {
+    const budget = this.ctx.budget as MemoryBudget
+    if (this.conn.readyState === CLOSED) return
+    budget.report(this, this.holding)
+  }
+
+  /** bytes held now: incoming data not yet delivered, output not yet written */
+  get holding (): number {
+    return this.conn.heldIncoming + this.heldBytes + this.bufferedAmount
+  }
+
+  /** The budget is exhausted and this socket holds the most. */
+  _budgetExceeded (held: number, max: number): void {
+    if (this.evicted) {
+      // already failed once and still the largest (its output is stuck behind a peer that does
+      // not read): let it go now
+      this.stream.destroy()
+      return
+    }
+    this.evicted = true
+    this.log.warn({ held: this._budgetHeld, total: held, max }, 'websocket memory budget exhausted: closing the largest holder')
+    this.conn.failWith(wsError('WS_ERR_MEMORY_BUDGET', `${held} bytes held in all, budget ${max}`))
+  }
+
+  // ---- holding messages while an async open handler runs (session/deliver.ts) ----
+
+  /** Hold incoming messages until `release` (while an async open handler runs). */
+  hold (): void {
+    if (this.held === null) this.held = []
+  }
+
+  /** Deliver held messages in order, then read on. */
+  release (): void {
+    release(this)
+  }
+
+  // ---- the end ----
+
+  /** Start the closing handshake (socket.close() checked nothing is wrong with it). */
+  close (code?: number, reason?: string): void {
+    this.conn.close(code, reason)
+    if (this.conn.closeFrameSent) this.startTicking()
+  }
+
+  private end (): void {
+    if (this.ended) return
+    this.ended = true
+    this._flush()
+    this.stream.end()
+  }
+
+  private startTicking (): void {
+    if (this.ticking || this.conn.readyState === CLOSED) return
+    this.ticking = true
+    startTicking(this)
+  }
+}
+
+const silentLogger: Logger = { debug () {}, info () {}, warn () {}, error () {} }

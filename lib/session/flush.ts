@@ -1,0 +1,48 @@
+// Writing out: everything the engine queued goes to the stream in one go (corked when it is
+// several chunks), with the send callbacks of the frames in it, once per receive or once per
+// tick for sends made outside one (transport.ts). The output bound is applied here: past
+// maxBackpressure the peer stops being read until it reads what we wrote ('drain').
+import type { Session } from '../session'
+import type { SendCallback } from '../socket'
+import { READ_INFLATING, READ_OUTPUT } from '../reading'
+import { wsError } from '../errors'
+
+/** Write everything queued on `session`'s connection. */
+export function flush (session: Session): void {
+  session.flushQueued = false
+  const conn = session.conn
+  const reader = session.reader
+  if (reader.has(READ_INFLATING) && !conn.parser.isPaused) reader.unblock(READ_INFLATING)
+  const chunks = conn.writer.take()
+  if (chunks === null) return
+  const stream = session.stream
+  const cbs = conn.takeSentCallbacks()
+  if (stream.destroyed || !stream.writable) {
+    if (cbs !== null) runCallbacks(cbs, wsError('WS_ERR_CONNECTION_CLOSED'))
+    return
+  }
+  // a closure only for writes that carry send callbacks
+  const done = cbs === null ? undefined : (err?: Error | null) => runCallbacks(cbs, err ?? undefined)
+  const n = chunks.length
+  if (n === 1) {
+    stream.write(chunks[0], done)
+  } else {
+    stream.cork()
+    for (let i = 0; i < n - 1; i++) stream.write(chunks[i])
+    stream.write(chunks[n - 1], done)
+    stream.uncork()
+  }
+  // Control frames count toward the output bound: a peer that sends pings (or anything we
+  // answer) and never reads what we write stops being read until it does ('drain').
+  if (stream.writableLength === 0) {
+    conn.outputDrained()
+  } else {
+    conn.outputBacklogged = true
+    if (session.bufferedAmount > session.ctx.maxBackpressure) reader.block(READ_OUTPUT)
+  }
+  if (session.ctx.budget != null) session.account()
+}
+
+function runCallbacks (cbs: SendCallback[], err: Error | undefined): void {
+  for (let i = 0; i < cbs.length; i++) cbs[i](err)
+}

@@ -1,0 +1,6 @@
+// Private symbols shared by the socket layer's files (as Fastify keeps its own in lib/symbols.js):
+// a symbol-keyed field is reachable by the library's modules and tests, yet sits outside the
+// ws-compatible surface that users see and autocomplete.
+
+/** The WebSocket's machinery (session.ts): stream, engine connection, reading, flushing, holding. */
+export const kSession: unique symbol = Symbol('fastify-rfc6455.session')
