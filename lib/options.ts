@@ -7,6 +7,7 @@ import { DEFAULT_MAX_PAYLOAD, DEFAULT_CLOSE_TIMEOUT } from './engine/constants'
 import { DEFAULT_MAX_FRAGMENTS } from './engine/parser'
 import { DEFAULT_MAX_PENDING_AUTO_PONGS } from './engine/connection'
 import { resolveDeflateOptions, type DeflateOptions } from './engine/deflate-options'
+import { count, positive } from './engine/option-checks'
 import type { BackpressurePolicy } from './socket'
 
 export interface HeartbeatOptions {
@@ -68,23 +69,6 @@ export interface ResolvedOptions {
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
 export const DEFAULT_HEARTBEAT_INTERVAL = 30_000
 export const DEFAULT_MAX_BACKPRESSURE = 16 * 1024 * 1024
-
-export function positive (name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw wsError('WS_ERR_INVALID_OPTION', `${name} must be a positive number, got ${String(value)}`)
-  }
-  return value
-}
-
-/** A count where 0 means no limit. */
-export function count (name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw wsError('WS_ERR_INVALID_OPTION', `${name} must be a non-negative integer (0: no limit), got ${String(value)}`)
-  }
-  return value
-}
 
 function resolveHeartbeat (value: HeartbeatOptions | boolean | undefined, fallback: [number, number]): [number, number] {
   if (value === undefined) return fallback

@@ -1,7 +1,11 @@
 // Reconnect policy as pure functions: how long to wait before attempt n, and which failures are
 // worth another attempt at all.
-import { wsError, WebSocketError } from '../errors'
+import { WebSocketError } from '../errors'
+import { backoffDelay, type BackoffPolicy } from '../backoff'
+import { integerIn, numberIn } from '../engine/option-checks'
 import { isHandshakeRefusal } from './refusal'
+
+export { backoffDelay }
 
 export interface ReconnectOptions {
   /** attempts after a failure or a drop before giving up (default Infinity); 0 never reconnects */
@@ -16,7 +20,9 @@ export interface ReconnectOptions {
   jitter?: number
 }
 
-export type ResolvedBackoff = Required<ReconnectOptions>
+export interface ResolvedBackoff extends BackoffPolicy {
+  retries: number
+}
 
 const DEFAULTS: ResolvedBackoff = { retries: Infinity, minDelay: 1000, maxDelay: 30_000, factor: 2, jitter: 0.5 }
 
@@ -24,37 +30,16 @@ const DEFAULTS: ResolvedBackoff = { retries: Infinity, minDelay: 1000, maxDelay:
 const PERMANENT = new Set(['WS_ERR_CLIENT_URL', 'WS_ERR_CLIENT_REDIRECTS', 'WS_ERR_CLIENT_EXTENSION',
   'WS_ERR_INVALID_OPTION', 'WS_ERR_INVALID_HEADER'])
 
-function check (name: string, value: number, ok: boolean): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || !ok) throw wsError('WS_ERR_INVALID_OPTION', `reconnect.${name} is out of range: ${String(value)}`)
-  return value
-}
-
 /** @throws WebSocketError WS_ERR_INVALID_OPTION */
 export function resolveBackoff (options: ReconnectOptions = {}): ResolvedBackoff {
-  const o = { ...DEFAULTS, ...stripUndefined(options) }
-  check('retries', o.retries, o.retries >= 0 && (Number.isInteger(o.retries) || o.retries === Infinity))
-  check('minDelay', o.minDelay, o.minDelay >= 0 && Number.isFinite(o.minDelay))
-  check('maxDelay', o.maxDelay, o.maxDelay >= o.minDelay && Number.isFinite(o.maxDelay))
-  check('factor', o.factor, o.factor >= 1 && Number.isFinite(o.factor))
-  check('jitter', o.jitter, o.jitter >= 0 && o.jitter <= 1)
-  return o
-}
-
-function stripUndefined (options: ReconnectOptions): ReconnectOptions {
-  const out: Record<string, number> = {}
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value
-  return out
-}
-
-/**
- * The wait before attempt `attempt` (1 for the first retry): exponential from minDelay, capped
- * at maxDelay, with part of it random so that clients dropped together do not all come back in
- * the same instant.
- */
-export function backoffDelay (attempt: number, b: ResolvedBackoff, random: () => number = Math.random): number {
-  const exponential = b.minDelay * Math.pow(b.factor, Math.max(0, attempt - 1))
-  const capped = Math.min(b.maxDelay, exponential)
-  return Math.round(capped * (1 - b.jitter * random()))
+  const minDelay = numberIn('reconnect.minDelay', options.minDelay, 0, Infinity, DEFAULTS.minDelay)
+  return {
+    retries: options.retries === Infinity ? Infinity : integerIn('reconnect.retries', options.retries, 0, Number.MAX_SAFE_INTEGER, DEFAULTS.retries),
+    minDelay,
+    maxDelay: numberIn('reconnect.maxDelay', options.maxDelay, minDelay, Infinity, Math.max(minDelay, DEFAULTS.maxDelay)),
+    factor: numberIn('reconnect.factor', options.factor, 1, Infinity, DEFAULTS.factor),
+    jitter: numberIn('reconnect.jitter', options.jitter, 0, 1, DEFAULTS.jitter)
+  }
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import type { ConnectionOptions } from '../engine/connection'
 import { wsError } from '../errors'
+import { integerIn, positive } from '../engine/option-checks'
 import { buildClientRequestHeaders } from '../handshake/client'
 import type { HeaderFieldValue } from '../handshake/response'
 import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../options'
@@ -80,14 +81,8 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
     maxFragments: options.maxFragments,
     maxPendingAutoPongs: options.maxPendingAutoPongs
   })
-  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
-  if (typeof handshakeTimeout !== 'number' || !(handshakeTimeout > 0) || !Number.isFinite(handshakeTimeout)) {
-    throw invalid(`handshakeTimeout must be a positive number of ms, got ${String(handshakeTimeout)}`)
-  }
-  const maxRedirects = options.maxRedirects ?? 0
-  if (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0) {
-    throw invalid(`maxRedirects must be a non-negative integer, got ${String(maxRedirects)}`)
-  }
+  const handshakeTimeout = positive('handshakeTimeout', options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT)
+  const maxRedirects = integerIn('maxRedirects', options.maxRedirects, 0, Number.MAX_SAFE_INTEGER, 0)
   const protocols = typeof options.protocols === 'string' ? [options.protocols] : (options.protocols ?? [])
   // refuse bad header values and subprotocols now, before any connection is opened (the
   // request headers are rebuilt with a fresh key for every attempt)

@@ -1,7 +1,7 @@
 // permessage-deflate options (RFC 7692): what a user may set, their defaults and their checks, and
 // the parameters a handshake agreed. They live in the engine because the codec (deflate.ts) needs
 // them and the engine depends on nothing but errors; the handshake (extensions.ts) imports them.
-import { wsError } from '../errors'
+import { flag, integerIn } from './option-checks'
 
 /** User-facing permessage-deflate options (plugin `perMessageDeflate`, client `perMessageDeflate`). */
 export interface DeflateOptions {
@@ -54,18 +54,7 @@ export interface NegotiatedDeflate {
   clientMaxWindowBits: number
 }
 
-
-function checkInteger (name: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw wsError('WS_ERR_INVALID_OPTION', `perMessageDeflate.${name} must be an integer from ${min} to ${max}`)
-  }
-}
-
-function checkBoolean (name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw wsError('WS_ERR_INVALID_OPTION', `perMessageDeflate.${name} must be a boolean`)
-  }
-}
+const MAX = Number.MAX_SAFE_INTEGER
 
 /**
  * Apply the defaults to `perMessageDeflate: true` or an options object, validating every value.
@@ -73,25 +62,15 @@ function checkBoolean (name: string, value: unknown): void {
  */
 export function resolveDeflateOptions (options: DeflateOptions | true = {}): ResolvedDeflateOptions {
   const o: DeflateOptions = options === true ? {} : options
-  const resolved: ResolvedDeflateOptions = {
-    threshold: o.threshold ?? 1024,
-    level: o.level ?? 1,
-    memLevel: o.memLevel ?? 8,
-    serverNoContextTakeover: o.serverNoContextTakeover === true,
-    clientNoContextTakeover: o.clientNoContextTakeover === true,
-    serverMaxWindowBits: o.serverMaxWindowBits,
-    clientMaxWindowBits: o.clientMaxWindowBits,
-    concurrencyLimit: o.concurrencyLimit ?? 10,
-    maxInflatedSize: o.maxInflatedSize
+  return {
+    threshold: integerIn('perMessageDeflate.threshold', o.threshold, 0, MAX, 1024),
+    level: integerIn('perMessageDeflate.level', o.level, -1, 9, 1),
+    memLevel: integerIn('perMessageDeflate.memLevel', o.memLevel, 1, 9, 8),
+    serverNoContextTakeover: flag('perMessageDeflate.serverNoContextTakeover', o.serverNoContextTakeover, false),
+    clientNoContextTakeover: flag('perMessageDeflate.clientNoContextTakeover', o.clientNoContextTakeover, false),
+    serverMaxWindowBits: integerIn('perMessageDeflate.serverMaxWindowBits', o.serverMaxWindowBits, 8, 15, undefined),
+    clientMaxWindowBits: integerIn('perMessageDeflate.clientMaxWindowBits', o.clientMaxWindowBits, 8, 15, undefined),
+    concurrencyLimit: integerIn('perMessageDeflate.concurrencyLimit', o.concurrencyLimit, 1, 1024, 10),
+    maxInflatedSize: integerIn('perMessageDeflate.maxInflatedSize', o.maxInflatedSize, 1, MAX, undefined)
   }
-  checkInteger('threshold', resolved.threshold, 0, Number.MAX_SAFE_INTEGER)
-  checkInteger('level', resolved.level, -1, 9)
-  checkInteger('memLevel', resolved.memLevel, 1, 9)
-  checkBoolean('serverNoContextTakeover', o.serverNoContextTakeover)
-  checkBoolean('clientNoContextTakeover', o.clientNoContextTakeover)
-  if (resolved.serverMaxWindowBits !== undefined) checkInteger('serverMaxWindowBits', resolved.serverMaxWindowBits, 8, 15)
-  if (resolved.clientMaxWindowBits !== undefined) checkInteger('clientMaxWindowBits', resolved.clientMaxWindowBits, 8, 15)
-  checkInteger('concurrencyLimit', resolved.concurrencyLimit, 1, 1024)
-  if (resolved.maxInflatedSize !== undefined) checkInteger('maxInflatedSize', resolved.maxInflatedSize, 1, Number.MAX_SAFE_INTEGER)
-  return resolved
 }

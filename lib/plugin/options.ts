@@ -2,7 +2,8 @@
 // client (types, defaults, validation, the route-over-plugin merge) live in lib/options.ts and
 // are named here too for the plugin's modules.
 import { wsError } from '../errors'
-import { positive, DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../options'
+import { DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../options'
+import { positive } from '../engine/option-checks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, preCloseAsyncHookHandler, preCloseHookHandler } from 'fastify'
 import type { WsServerOptions } from './ws-options'
 

@@ -1,5 +1,5 @@
 // The redisAdapter options: their types, defaults and checks, in one place.
-import { wsError } from '../errors'
+import { integerIn, numberIn } from '../engine/option-checks'
 import { DEFAULT_MAX_PAYLOAD } from '../engine/constants'
 import { MAX_ENVELOPE_HEADER } from './envelope'
 import { parseRedisUrl, type RedisTarget } from './redis-link'
@@ -67,20 +67,22 @@ export interface ResolvedRedisOptions {
   log: RedisAdapterLogger
 }
 
+const MAX = Number.MAX_SAFE_INTEGER
+
 export function resolveRedisOptions (options: RedisAdapterOptions): ResolvedRedisOptions {
-  const minReconnectDelay = nonNegative(options.minReconnectDelay, 100, 'minReconnectDelay')
+  const minReconnectDelay = numberIn('redisAdapter.minReconnectDelay', options.minReconnectDelay, 0, Infinity, 100)
   return {
     target: parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379'),
     prefix: options.channelPrefix ?? 'fastify-rfc6455:',
-    connectTimeout: nonNegative(options.connectTimeout, 10_000, 'connectTimeout'),
+    connectTimeout: numberIn('redisAdapter.connectTimeout', options.connectTimeout, 0, Infinity, 10_000),
     minReconnectDelay,
-    maxReconnectDelay: Math.max(minReconnectDelay, nonNegative(options.maxReconnectDelay, 5000, 'maxReconnectDelay')),
-    backoffResetAfter: nonNegative(options.backoffResetAfter, 10_000, 'backoffResetAfter'),
-    maxQueueBytes: nonNegative(options.maxQueueBytes, 16 * 1024 * 1024, 'maxQueueBytes'),
-    maxMessageBytes: positiveInteger(options.maxMessageBytes, 'maxMessageBytes'),
-    maxReplyBytes: positiveInteger(options.maxReplyBytes, 'maxReplyBytes'),
-    maxReplyElements: positiveInteger(options.maxReplyElements, 'maxReplyElements'),
-    maxReplyDepth: positiveInteger(options.maxReplyDepth, 'maxReplyDepth'),
+    maxReconnectDelay: Math.max(minReconnectDelay, numberIn('redisAdapter.maxReconnectDelay', options.maxReconnectDelay, 0, Infinity, 5000)),
+    backoffResetAfter: numberIn('redisAdapter.backoffResetAfter', options.backoffResetAfter, 0, Infinity, 10_000),
+    maxQueueBytes: numberIn('redisAdapter.maxQueueBytes', options.maxQueueBytes, 0, Infinity, 16 * 1024 * 1024),
+    maxMessageBytes: integerIn('redisAdapter.maxMessageBytes', options.maxMessageBytes, 1, MAX, undefined),
+    maxReplyBytes: integerIn('redisAdapter.maxReplyBytes', options.maxReplyBytes, 1, MAX, undefined),
+    maxReplyElements: integerIn('redisAdapter.maxReplyElements', options.maxReplyElements, 1, MAX, undefined),
+    maxReplyDepth: integerIn('redisAdapter.maxReplyDepth', options.maxReplyDepth, 1, MAX, undefined),
     log: options.logger ?? warningLogger
   }
 }
@@ -101,20 +103,6 @@ function emitWarning (obj: object, msg: string): void {
   process.emitWarning(err instanceof Error ? `${msg}: ${err.message}` : msg, 'RedisAdapterWarning')
 }
 
-function nonNegative (value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw wsError('WS_ERR_INVALID_OPTION', `redisAdapter ${name} must be a number >= 0`)
-  }
-  return value
-}
-
-function positiveInteger (value: number | undefined, name: string): number | undefined {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw wsError('WS_ERR_INVALID_OPTION', `redisAdapter ${name} must be an integer >= 1`)
-  }
-  return value
-}
 
 /** Two messages' worth (a channel and a payload) and room for the rest of the reply. */
 export function replyBytesFor (maxMessageBytes: number): number {

@@ -18,6 +18,7 @@ import { envelopeHeader, openEnvelope } from './envelope'
 import { RedisLink, type LinkEvents, type RedisTarget } from './redis-link'
 import { messageBytesFor, replyBytesFor, resolveRedisOptions, type RedisAdapterLogger, type RedisAdapterOptions } from './redis-options'
 import { wsError, WebSocketError } from '../errors'
+import { backoffCeiling, backoffDelay, type BackoffPolicy } from '../backoff'
 
 export type { RedisAdapterLogger, RedisAdapterOptions } from './redis-options'
 
@@ -31,8 +32,8 @@ export class RedisAdapter implements PubSubAdapter {
   private readonly target: RedisTarget
   private readonly prefix: string
   private readonly prefixBytes: Buffer
-  private readonly minReconnectDelay: number
-  private readonly maxReconnectDelay: number
+  /** doubling from minReconnectDelay to maxReconnectDelay, half of each wait random */
+  private readonly backoff: BackoffPolicy
   private readonly maxQueueBytes: number
   /** set by the options, else at start() from the plugin's maxPayload */
   private maxMessageBytes: number
@@ -61,8 +62,7 @@ export class RedisAdapter implements PubSubAdapter {
     this.target = o.target
     this.prefix = o.prefix
     this.prefixBytes = Buffer.from(this.prefix)
-    this.minReconnectDelay = o.minReconnectDelay
-    this.maxReconnectDelay = o.maxReconnectDelay
+    this.backoff = { minDelay: o.minReconnectDelay, maxDelay: o.maxReconnectDelay, factor: 2, jitter: 0.5 }
     this.maxQueueBytes = o.maxQueueBytes
     this.fixedMessageBytes = o.maxMessageBytes !== undefined
     this.fixedReplyBytes = o.maxReplyBytes !== undefined
@@ -190,9 +190,9 @@ export class RedisAdapter implements PubSubAdapter {
       return
     }
     link.failures++
-    const base = Math.min(this.maxReconnectDelay, this.minReconnectDelay * 2 ** Math.min(link.failures - 1, 30))
     // jitter spreads the reconnects of many processes after a Redis restart
-    const delay = Math.round(base / 2 + Math.random() * base / 2)
+    const base = backoffCeiling(link.failures, this.backoff)
+    const delay = backoffDelay(link.failures, this.backoff)
     this.log.warn({ err, role: link.role, attempt: link.failures, backoff: base, delay },
       wasReady ? 'Redis connection lost; reconnecting' : 'Redis reconnect failed; retrying')
     link.retryIn(delay)
