@@ -11,9 +11,9 @@ import { kSession } from './symbols'
 /** What the budget needs of a socket's machinery (session.ts). */
 export interface BudgetHolder {
   /** bytes this holder last reported */
-  _budgetHeld: number
+  budgetHeld: number
   /** fail the holder: the budget is exhausted and it holds the most */
-  _budgetExceeded (held: number, max: number): void
+  budgetExceeded (held: number, max: number): void
 }
 
 /** the share of the budget past which new upgrades are refused */
@@ -42,17 +42,17 @@ export class MemoryBudget {
 
   /** `holder` now holds `bytes`. */
   report (holder: BudgetHolder, bytes: number): void {
-    const delta = bytes - holder._budgetHeld
+    const delta = bytes - holder.budgetHeld
     if (delta === 0) return
-    holder._budgetHeld = bytes
+    holder.budgetHeld = bytes
     this.held += delta
     if (delta > 0 && this.held > this.max) this.evict()
   }
 
   /** `holder` is gone: whatever it held is released. */
   remove (holder: BudgetHolder): void {
-    this.held -= holder._budgetHeld
-    holder._budgetHeld = 0
+    this.held -= holder.budgetHeld
+    holder.budgetHeld = 0
   }
 
   /** Fail the largest holder. A scan of every socket, but only when the cap is crossed. */
@@ -60,10 +60,10 @@ export class MemoryBudget {
     let largest: BudgetHolder | null = null
     for (const socket of this.holders) {
       const h = socket[kSession]
-      if (largest === null || h._budgetHeld > largest._budgetHeld) largest = h
+      if (largest === null || h.budgetHeld > largest.budgetHeld) largest = h
     }
-    if (largest === null || largest._budgetHeld === 0) return
+    if (largest === null || largest.budgetHeld === 0) return
     this.evictions++
-    largest._budgetExceeded(this.held, this.max)
+    largest.budgetExceeded(this.held, this.max)
   }
 }

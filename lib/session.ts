@@ -49,7 +49,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
   /** the transport closed while events were held: 'close' follows them on release */
   closeHeld = false
   /** bytes last reported to the memory budget */
-  _budgetHeld = 0
+  budgetHeld = 0
   private readonly parentLog: Logger | null
   private childLog: Logger | null = null
   /** a flush is scheduled for the end of this tick */
@@ -260,7 +260,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
   }
 
   /** The budget is exhausted and this socket holds the most. */
-  _budgetExceeded (held: number, max: number): void {
+  budgetExceeded (held: number, max: number): void {
     if (this.evicted) {
       // already failed once and still the largest (its output is stuck behind a peer that does
       // not read): let it go now
@@ -268,7 +268,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
       return
     }
     this.evicted = true
-    this.log.warn({ held: this._budgetHeld, total: held, max }, 'websocket memory budget exhausted: closing the largest holder')
+    this.log.warn({ held: this.budgetHeld, total: held, max }, 'websocket memory budget exhausted: closing the largest holder')
     this.conn.failWith(wsError('WS_ERR_MEMORY_BUDGET', `${held} bytes held in all, budget ${max}`))
   }
 
