@@ -6,6 +6,7 @@ import type { Session } from '../session'
 import type { SocketHandlers } from '../socket'
 import { READ_HELD } from '../reading'
 import { toBinaryType } from '../event-target'
+import { isPromiseLike } from '../engine/promise-like'
 
 /** kinds of held events; each takes three slots: kind, payload, isBinary */
 export const HELD_MESSAGE = 0
@@ -23,7 +24,7 @@ export function deliver (session: Session, data: Buffer, isBinary: boolean): voi
   try {
     if (h?.message !== undefined) {
       const result = h.message(socket, data, isBinary)
-      if (isPromise(result)) result.then(undefined, (err: unknown) => ctx.onHandlerError(socket, err))
+      if (isPromiseLike(result)) result.then(undefined, (err: unknown) => ctx.onHandlerError(socket, err))
     }
     const type = session.binaryType
     socket.emit('message', isBinary && type !== 'nodebuffer' ? toBinaryType(data, type) : data, isBinary)
@@ -74,8 +75,4 @@ export function release (session: Session): void {
     return
   }
   session.reader.unblock(READ_HELD)
-}
-
-function isPromise (value: unknown): value is Promise<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as Promise<unknown>).then === 'function'
 }
