@@ -6,6 +6,7 @@ import type { Session } from '../session'
 import type { SendCallback } from '../socket'
 import { READ_INFLATING, READ_OUTPUT } from '../reading'
 import { wsError } from '../errors'
+import { OPEN } from '../engine/constants'
 
 /** Write everything queued on `session`'s connection. */
 export function flush (session: Session): void {
@@ -13,6 +14,9 @@ export function flush (session: Session): void {
   const conn = session.conn
   const reader = session.reader
   if (reader.has(READ_INFLATING) && !conn.parser.isPaused) reader.unblock(READ_INFLATING)
+  // Once the connection is closing, the peer's close frame and FIN must be read whatever our
+  // output holds (an ending stream emits no 'drain' to clear the bound later)
+  if (reader.has(READ_OUTPUT) && conn.readyState !== OPEN) reader.unblock(READ_OUTPUT)
   const chunks = conn.writer.take()
   if (chunks === null) return
   const stream = session.stream
@@ -38,7 +42,7 @@ export function flush (session: Session): void {
     conn.outputDrained()
   } else {
     conn.outputBacklogged = true
-    if (session.bufferedAmount > session.ctx.maxBackpressure) reader.block(READ_OUTPUT)
+    if (session.bufferedAmount > session.ctx.maxBackpressure && conn.readyState === OPEN) reader.block(READ_OUTPUT)
   }
   if (session.ctx.budget != null) session.account()
 }
