@@ -51,6 +51,23 @@ export interface WebSocketSharedOptions {
   perMessageDeflate?: boolean | DeflateOptions
 }
 
+/**
+ * Every key of the shared options, for the plugin's and the routes' checks that refuse unknown
+ * keys. Typed against WebSocketSharedOptions: an option added there and not here fails to compile.
+ */
+export const SHARED_OPTION_KEYS: Readonly<Record<keyof WebSocketSharedOptions, true>> = {
+  maxPayload: true,
+  heartbeat: true,
+  allowedOrigins: true,
+  maxBackpressure: true,
+  backpressurePolicy: true,
+  maxFragments: true,
+  maxPendingAutoPongs: true,
+  autoPong: true,
+  closeTimeout: true,
+  perMessageDeflate: true
+}
+
 export interface ResolvedOptions {
   maxPayload: number
   heartbeatInterval: number

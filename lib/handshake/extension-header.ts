@@ -11,7 +11,7 @@
 // collide with anything and duplicates stay visible (RFC 7692 section 7 makes them a reason to
 // decline).
 import { wsError } from '../errors'
-import { isToken, readQuotedString, skipToken, skipWhitespace, type HeaderValue } from './tokens'
+import { COMMA, DQUOTE, isToken, readQuotedString, skipToken, skipWhitespace, type HeaderValue } from './tokens'
 
 /** One extension of a Sec-WebSocket-Extensions header: its name and its parameters in order. */
 export interface ExtensionOffer {
@@ -20,10 +20,8 @@ export interface ExtensionOffer {
   params: Array<[string, string | true]>
 }
 
-const COMMA = 0x2c
 const SEMICOLON = 0x3b
 const EQUALS = 0x3d
-const DQUOTE = 0x22
 
 function malformed (detail: string, at: number): never {
   throw wsError('WS_ERR_HANDSHAKE_EXTENSION', `${detail} at offset ${at}`)

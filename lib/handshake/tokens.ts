@@ -11,10 +11,10 @@
 //     quoted string.
 // A list here costs O(length of the header), whatever its content.
 
-const COMMA = 0x2c
+export const COMMA = 0x2c
+export const DQUOTE = 0x22
 const SP = 0x20
 const HTAB = 0x09
-const DQUOTE = 0x22
 const BACKSLASH = 0x5c
 
 /** `tchar` of RFC 7230 section 3.2.6, indexed by char code (ASCII only). */

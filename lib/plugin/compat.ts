@@ -7,6 +7,7 @@ import { wsError, type WebSocketError } from '../errors'
 import { isPromiseLike } from '../engine/promise-like'
 import type { WebSocket } from '../socket'
 import type { WebSocketRouteOptions } from './route'
+import { SHARED_OPTION_KEYS } from '../options'
 import type { WebSocketErrorHandler } from './options'
 import type { VerifyClient, VerifyClientInfo } from './ws-options'
 
@@ -25,16 +26,7 @@ const ROUTE_KEYS: Record<keyof WebSocketRouteOptions, true> = {
   protocols: true,
   selectProtocol: true,
   requireProtocol: true,
-  maxPayload: true,
-  heartbeat: true,
-  allowedOrigins: true,
-  maxBackpressure: true,
-  backpressurePolicy: true,
-  maxFragments: true,
-  maxPendingAutoPongs: true,
-  autoPong: true,
-  closeTimeout: true,
-  perMessageDeflate: true
+  ...SHARED_OPTION_KEYS
 }
 
 const ROUTE_HINTS: Record<string, string> = {

@@ -2,7 +2,7 @@
 // client (types, defaults, validation, the route-over-plugin merge) live in lib/options.ts and
 // are named here too for the plugin's modules.
 import { wsError } from '../errors'
-import { DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../options'
+import { DEFAULT_HANDSHAKE_TIMEOUT, SHARED_OPTION_KEYS, type WebSocketSharedOptions } from '../options'
 import { positive } from '../engine/option-checks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, preCloseAsyncHookHandler, preCloseHookHandler } from 'fastify'
 import type { WsServerOptions } from './ws-options'
@@ -54,16 +54,7 @@ export type WebSocketErrorHandler = (this: FastifyInstance, error: Error, socket
  * and not here fails to compile.
  */
 const PLUGIN_KEYS: Record<keyof WebSocketPluginOptions | 'prefix' | 'logLevel' | 'logSerializers', true> = {
-  maxPayload: true,
-  heartbeat: true,
-  allowedOrigins: true,
-  maxBackpressure: true,
-  backpressurePolicy: true,
-  maxFragments: true,
-  maxPendingAutoPongs: true,
-  autoPong: true,
-  closeTimeout: true,
-  perMessageDeflate: true,
+  ...SHARED_OPTION_KEYS,
   pubsub: true,
   handshakeTimeout: true,
   memoryBudget: true,
