@@ -4,3 +4,6 @@
 
 /** The WebSocket's machinery (session.ts): stream, engine connection, reading, flushing, holding. */
 export const kSession: unique symbol = Symbol('fastify-rfc6455.session')
+
+/** On a stream: the Session that owns it, which the shared listeners (transport.ts) call. */
+export const kStreamOwner: unique symbol = Symbol('fastify-rfc6455.streamOwner')

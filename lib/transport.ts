@@ -4,8 +4,7 @@
 // deadlines.
 import type { Duplex } from 'node:stream'
 import { readIntoSharedBuffer, releaseSharedRead } from './shared-read'
-
-export const kWebSocket = Symbol('fastify-rfc6455.websocket')
+import { kStreamOwner } from './symbols'
 
 /** What the shared listeners call on the object that owns a stream (session.ts). */
 export interface TransportOwner {
@@ -18,13 +17,13 @@ export interface TransportOwner {
   _tick (now: number): void
 }
 
-type OwnedStream = Duplex & { [kWebSocket]?: TransportOwner }
+type OwnedStream = Duplex & { [kStreamOwner]?: TransportOwner }
 
-function onData (this: OwnedStream, chunk: Buffer): void { this[kWebSocket]?._onData(chunk) }
-function onEnd (this: OwnedStream): void { this[kWebSocket]?._onEnd() }
-function onClose (this: OwnedStream): void { this[kWebSocket]?._onClose() }
-function onError (this: OwnedStream, err: Error): void { this[kWebSocket]?._onError(err) }
-function onDrain (this: OwnedStream): void { this[kWebSocket]?._onDrain() }
+function onData (this: OwnedStream, chunk: Buffer): void { this[kStreamOwner]?._onData(chunk) }
+function onEnd (this: OwnedStream): void { this[kStreamOwner]?._onEnd() }
+function onClose (this: OwnedStream): void { this[kStreamOwner]?._onClose() }
+function onError (this: OwnedStream, err: Error): void { this[kStreamOwner]?._onError(err) }
+function onDrain (this: OwnedStream): void { this[kStreamOwner]?._onDrain() }
 
 /**
  * Listen to `stream` on behalf of `owner`, without starting to read: whoever owns reading (see
@@ -33,7 +32,7 @@ function onDrain (this: OwnedStream): void { this[kWebSocket]?._onDrain() }
  */
 export function attach (stream: Duplex, owner: TransportOwner, sharedReads = true): boolean {
   const s = stream as OwnedStream
-  s[kWebSocket] = owner
+  s[kStreamOwner] = owner
   const shared = sharedReads && readIntoSharedBuffer(s, owner)
   if (!shared) {
     // a 'data' listener would switch a stream that was never paused to flowing: keep it still
@@ -54,7 +53,7 @@ export function detach (stream: Duplex): void {
   s.removeListener('drain', onDrain)
   releaseSharedRead(s)
   // 'close' and 'error' stay: a late error on a dead stream must not become an uncaught exception
-  s[kWebSocket] = undefined
+  s[kStreamOwner] = undefined
 }
 
 // ---- one flush per tick for sends made outside a receive ----

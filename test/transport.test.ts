@@ -3,7 +3,8 @@
 import t from 'tap'
 import type { Socket } from 'node:net'
 import { duplexPair } from 'node:stream'
-import { attach, detach, scheduleFlush, startTicking, stopTicking, kWebSocket, TICK_MS, type TransportOwner } from '../lib/transport'
+import { attach, detach, scheduleFlush, startTicking, stopTicking, TICK_MS, type TransportOwner } from '../lib/transport'
+import { kStreamOwner } from '../lib/symbols'
 import { waitEvent, waitFor, sleep, tcpPair } from './helpers/app'
 import { sharedReadStatus } from '../lib/shared-read'
 
@@ -52,7 +53,7 @@ t.test('attached TCP streams read into one shared buffer and report data, end, d
   owner._onData = chunk => { chunks.push(chunk); owner.events.push(`data:${chunk.toString()}`) }
   t.equal(attach(a, owner), true, 'a plain TCP socket reads into the shared buffer')
   a.resume() // attach never starts reading: the socket's read gate does
-  t.equal((a as Socket & { [kWebSocket]?: TransportOwner })[kWebSocket], owner)
+  t.equal((a as Socket & { [kStreamOwner]?: TransportOwner })[kStreamOwner], owner)
   t.equal(a.listenerCount('data'), 0, 'no data listener: bytes skip the Readable machinery')
   const other = new RecordingOwner()
   const otherChunks: Buffer[] = []
