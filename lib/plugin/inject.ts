@@ -6,7 +6,9 @@ import type { Socket } from 'node:net'
 import { duplexPair, type Duplex } from 'node:stream'
 import { generateKey } from '../handshake/accept'
 import { buildClientRequestHeaders, validateServerHandshake } from '../handshake/client'
-import { deflateExtensions, extensionsForOffer, noExtensions, type ClientExtensions } from '../handshake/client-extensions'
+import {
+  deflateExtensions, extensionsForOffer, noExtensions, type ClientExtensionAgreement, type ClientExtensions
+} from '../handshake/client-extensions'
 import type { DeflateOptions } from '../handshake/extensions'
 import { DEFAULT_MAX_PAYLOAD } from '../engine/constants'
 import { clientContext } from '../client-context'
@@ -70,12 +72,6 @@ function extensionsOf (options: InjectWSContext): ClientExtensions {
 export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
   path = '/', context: InjectWSOptions = {}, hooks: InjectWSHooks = {}): Promise<WebSocket> {
   const options: InjectWSOptions = { ...context, ...hooks }
-  const [clientSide, serverSide] = duplexPair()
-  // An in-memory pair does not share a fate as a TCP connection does: when one side is destroyed
-  // (terminate(), a failed handshake) the other must see its connection gone, or app.close()
-  // waits out its closeTimeout for a peer that no longer exists.
-  clientSide.once('close', () => serverSide.destroy())
-  serverSide.once('close', () => clientSide.destroy())
   const key = generateKey()
   const protocols = options.protocols ?? []
   let extensions: ClientExtensions
@@ -88,6 +84,12 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
   } catch (err) {
     return Promise.reject(err)
   }
+  const [clientSide, serverSide] = duplexPair()
+  // An in-memory pair does not share a fate as a TCP connection does: when one side is destroyed
+  // (terminate(), a failed handshake) the other must see its connection gone, or app.close()
+  // waits out its closeTimeout for a peer that no longer exists.
+  clientSide.once('close', () => serverSide.destroy())
+  serverSide.once('close', () => clientSide.destroy())
 
   const req = new IncomingMessage(serverSide as unknown as Socket)
   req.method = 'GET'
@@ -123,7 +125,7 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
       }
       cleanup()
       let protocol: string
-      let agreed
+      let agreed: ClientExtensionAgreement
       try {
         // RFC 6455 section 4.1: the checks connect() makes of a 101, and its extension negotiation
         const info = validateServerHandshake(status, fields, key, protocols)
@@ -134,7 +136,7 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
         reject(err)
         return
       }
-      const ws = new WebSocket(clientSide, { role: 'client', deflate: agreed.deflate }, injectContext, protocol,
+      const ws = new WebSocket(clientSide, { role: 'client', maxPayload: DEFAULT_MAX_PAYLOAD, deflate: agreed.deflate }, injectContext, protocol,
         agreed.header, null, { head: rest, hold: true, url: path })
       // the socket is open when it is made: onInit then onOpen, both before the promise resolves
       options.onInit?.(ws)

@@ -107,3 +107,11 @@ t.test('an error thrown by an injectWS socket\'s listener closes it with 1011 an
   await waitFor(() => serverClosed.length === 1, 2000, 'the server saw the close')
   t.same(serverClosed, [1011], 'the closing handshake carried 1011')
 })
+
+t.test('injectWS refuses request headers that could split the request, and repeated subprotocols, before any upgrade', async t => {
+  let upgrades = 0
+  const onUpgrade = (): void => { upgrades++ }
+  await t.rejects(injectWS(onUpgrade, '/', { headers: { 'x-evil': 'a\r\nX-Injected: 1' } }), { code: 'WS_ERR_INVALID_HEADER' })
+  await t.rejects(injectWS(onUpgrade, '/', { protocols: ['chat', 'chat'] }), { code: 'WS_ERR_INVALID_OPTION' })
+  t.equal(upgrades, 0, 'nothing reached the server')
+})
