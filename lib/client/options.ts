@@ -1,8 +1,7 @@
 // connect() options: public types, defaults and validation, resolved once per connect() call.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import type { ConnectionOptions } from '../engine/connection'
-import { wsError } from '../errors'
-import { integerIn, positive } from '../engine/option-checks'
+import { integerIn, invalidOption, positive } from '../engine/option-checks'
 import { buildClientRequestHeaders } from '../handshake/client'
 import type { HeaderFieldValue } from '../handshake/response'
 import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, type WebSocketSharedOptions } from '../options'
@@ -64,13 +63,9 @@ export interface ResolvedClientOptions {
 const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'pfx', 'rejectUnauthorized', 'servername', 'checkServerIdentity',
   'minVersion', 'maxVersion', 'ciphers'] as const
 
-function invalid (detail: string): Error {
-  return wsError('WS_ERR_INVALID_OPTION', detail)
-}
-
 /** @throws WebSocketError WS_ERR_INVALID_OPTION, WS_ERR_INVALID_HEADER */
 export function resolveClientOptions (options: ClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
+  if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object')
   const shared = resolveOptions({
     maxPayload: options.maxPayload,
     heartbeat: options.heartbeat,

@@ -4,13 +4,18 @@
 // it must be and what it got. One set, so that every option is refused the same way. It sits in
 // the engine because the engine's own options (deflate-options.ts) use it and every layer may
 // import the engine; it does no I/O.
-import { wsError } from '../errors'
+import { wsError, type WebSocketError } from '../errors'
+
+/** The error for an option this package cannot accept; `detail` names it and says why. */
+export function invalidOption (detail: string): WebSocketError {
+  return wsError('WS_ERR_INVALID_OPTION', detail)
+}
 
 /** `value`, or `fallback` when it is undefined; else WS_ERR_INVALID_OPTION saying `name` must be `what`. */
 function checked<F> (name: string, value: unknown, fallback: F, ok: (n: number) => boolean, what: string): number | F {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
-    throw wsError('WS_ERR_INVALID_OPTION', `${name} must be ${what}, got ${String(value)}`)
+    throw invalidOption(`${name} must be ${what}, got ${String(value)}`)
   }
   return value
 }
@@ -42,6 +47,6 @@ export function count<F extends number | undefined> (name: string, value: unknow
 /** true or false. */
 export function flag<F extends boolean | undefined> (name: string, value: unknown, fallback: F): boolean | F {
   if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw wsError('WS_ERR_INVALID_OPTION', `${name} must be a boolean, got ${String(value)}`)
+  if (typeof value !== 'boolean') throw invalidOption(`${name} must be a boolean, got ${String(value)}`)
   return value
 }

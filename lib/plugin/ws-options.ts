@@ -4,6 +4,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer } from 'node:http'
 import { wsError, type WebSocketError } from '../errors'
 import type { DeflateOptions } from '../handshake/extensions'
+import { invalidOption } from '../engine/option-checks'
 import type { WebSocketSharedOptions } from './options'
 
 /** What `verifyClient` receives (as in ws). */
@@ -85,7 +86,7 @@ const REFUSED: Record<string, string> = {
 export function mapWsServerOptions (options: unknown): MappedWsOptions {
   const mapped: MappedWsOptions = { shared: {}, verifyClient: undefined, handleProtocols: undefined, server: undefined, warnings: [] }
   if (options === undefined) return mapped
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object of ws.Server options')
+  if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object of ws.Server options')
   const o = options as Record<string, unknown>
   for (const key of Object.keys(o)) {
     const value = o[key]
@@ -100,22 +101,22 @@ export function mapWsServerOptions (options: unknown): MappedWsOptions {
       case 'clientTracking':
         break
       case 'allowSynchronousEvents':
-        if (value !== true) throw invalid('options.allowSynchronousEvents: false is not supported: events are emitted synchronously; defer work in the listener (setImmediate)')
+        if (value !== true) throw invalidOption('options.allowSynchronousEvents: false is not supported: events are emitted synchronously; defer work in the listener (setImmediate)')
         break
       case 'skipUTF8Validation':
-        if (value !== false) throw invalid('options.skipUTF8Validation is not supported: text messages are always validated (RFC 6455 section 8.1); send binary messages to skip it')
+        if (value !== false) throw invalidOption('options.skipUTF8Validation is not supported: text messages are always validated (RFC 6455 section 8.1); send binary messages to skip it')
         break
       case 'verifyClient':
-        if (typeof value !== 'function') throw invalid('options.verifyClient must be a function')
+        if (typeof value !== 'function') throw invalidOption('options.verifyClient must be a function')
         mapped.verifyClient = value as VerifyClient
         break
       case 'handleProtocols':
-        if (typeof value !== 'function') throw invalid('options.handleProtocols must be a function')
+        if (typeof value !== 'function') throw invalidOption('options.handleProtocols must be a function')
         mapped.handleProtocols = value as WsServerOptions['handleProtocols']
         break
       case 'server':
         if (typeof value !== 'object' || value === null || typeof (value as HttpServer).on !== 'function') {
-          throw invalid('options.server must be a node:http or node:https server')
+          throw invalidOption('options.server must be a node:http or node:https server')
         }
         mapped.server = value as HttpServer
         break
@@ -123,7 +124,7 @@ export function mapWsServerOptions (options: unknown): MappedWsOptions {
         mapped.warnings.push('ws server path option shouldn\'t be provided, use a route instead')
         break
       default:
-        throw invalid(key in REFUSED ? REFUSED[key] : `options.${key} is not a ws.Server option this plugin supports; see the README's "Migrating from @fastify/websocket"`)
+        throw invalidOption(key in REFUSED ? REFUSED[key] : `options.${key} is not a ws.Server option this plugin supports; see the README's "Migrating from @fastify/websocket"`)
     }
   }
   return mapped
@@ -131,7 +132,7 @@ export function mapWsServerOptions (options: unknown): MappedWsOptions {
 
 function mapDeflate (value: unknown): boolean | DeflateOptions {
   if (typeof value === 'boolean') return value
-  if (typeof value !== 'object' || value === null) throw invalid('options.perMessageDeflate must be a boolean or an object')
+  if (typeof value !== 'object' || value === null) throw invalidOption('options.perMessageDeflate must be a boolean or an object')
   const out: DeflateOptions = {}
   const o = value as Record<string, unknown>
   for (const key of Object.keys(o)) {
@@ -148,20 +149,16 @@ function mapDeflate (value: unknown): boolean | DeflateOptions {
       case 'zlibDeflateOptions':
         for (const [name, setting] of Object.entries(v as Record<string, unknown>)) {
           if (name === 'level' || name === 'memLevel') out[name] = setting as number
-          else throw invalid(`options.perMessageDeflate.zlibDeflateOptions.${name} is not supported: only level and memLevel are`)
+          else throw invalidOption(`options.perMessageDeflate.zlibDeflateOptions.${name} is not supported: only level and memLevel are`)
         }
         break
       case 'zlibInflateOptions':
-        throw invalid('options.perMessageDeflate.zlibInflateOptions is not supported: bound inflated messages with perMessageDeflate.maxInflatedSize')
+        throw invalidOption('options.perMessageDeflate.zlibInflateOptions is not supported: bound inflated messages with perMessageDeflate.maxInflatedSize')
       default:
-        throw invalid(`options.perMessageDeflate.${key} is not a permessage-deflate option`)
+        throw invalidOption(`options.perMessageDeflate.${key} is not a permessage-deflate option`)
     }
   }
   return out
-}
-
-function invalid (detail: string): WebSocketError {
-  return wsError('WS_ERR_INVALID_OPTION', detail)
 }
 
 /**
