@@ -1,8 +1,10 @@
 // fastify-rfc6455: WebSocket routes for Fastify on an RFC 6455 engine of its own.
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, checkPluginKeys, type WebSocketPluginOptions,
-  type WebSocketSharedOptions } from './plugin/options'
+import {
+  resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, checkPluginKeys, type WebSocketPluginOptions,
+  type WebSocketSharedOptions
+} from './plugin/options'
 import { createOnRoute, routeStateOf, upgradeOnly, type PluginShared } from './plugin/route'
 import { createUpgradeListener, markUpgrade, checkServerTimeouts, kUpgrade, type UpgradeRequest, type UpgradeState } from './plugin/upgrade'
 import { injectWS, type InjectWSContext, type InjectWSHooks } from './plugin/inject'
@@ -37,9 +39,18 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
     upgradeState.closing = true
   }
   const wsServer = new WebSocketServer(clients, stopAccepting)
-  const shared: PluginShared = { options, topics, clients, closing: false, errorHandler: opts.errorHandler ?? undefined, budget,
-    sharedReads: opts.sharedReads !== false, verifyClient: compat.mapped.verifyClient, handleProtocols: compat.mapped.handleProtocols,
-    server: wsServer }
+  const shared: PluginShared = {
+    options,
+    topics,
+    clients,
+    closing: false,
+    errorHandler: opts.errorHandler ?? undefined,
+    budget,
+    sharedReads: opts.sharedReads !== false,
+    verifyClient: compat.mapped.verifyClient,
+    handleProtocols: compat.mapped.handleProtocols,
+    server: wsServer
+  }
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,

@@ -10,8 +10,10 @@ import { OPEN, CLOSED, CONNECTING, CLOSING, type ReadyState } from './engine/con
 import { wsError, WebSocketError } from './errors'
 import { READ_CONSUMER } from './reading'
 import type { MemoryBudget } from './budget'
-import { addEventListener, removeEventListener, getAttribute, setAttribute,
-  type BinaryType, type EventListenerFn, type EventTargetType, type EventTargetEvents } from './event-target'
+import {
+  addEventListener, removeEventListener, getAttribute, setAttribute,
+  type BinaryType, type EventListenerFn, type EventTargetType, type EventTargetEvents
+} from './event-target'
 import { kSession } from './symbols'
 import { Session } from './session'
 

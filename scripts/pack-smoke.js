@@ -63,7 +63,7 @@ function install (tarball) {
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'smoke', private: true }))
   const dev = pkg.devDependencies
   const deps = [tarball, `fastify@${dev.fastify}`, `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`]
-  step(`npm install ${deps.map(d => d === tarball ? path.basename(d) : d).join(" ")}`)
+  step(`npm install ${deps.map(d => d === tarball ? path.basename(d) : d).join(' ')}`)
   run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...deps], app, 'npm install')
   return app
 }

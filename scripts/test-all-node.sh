@@ -43,7 +43,7 @@ for v in "${versions[@]}"; do
   bins[$v]=$(node_bin_for "$v") || bins[$v]=''
 done
 
-if ! (npm run build && npm run typecheck && npm run test:types); then
+if ! (npm run build && npm run lint && npm run typecheck && npm run test:types); then
   echo "build or type check failed: no tests ran"
   exit 1
 fi

@@ -13,7 +13,6 @@ const entries: Array<[string, string]> = [
 
 for (const [esm, cjs] of entries) {
   t.test(`${esm} exports every runtime export of ${cjs}`, async t => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const common = require(path.join(root, cjs)) as Record<string, unknown>
     const imported = await import(pathToFileURL(path.join(root, esm)).href) as Record<string, unknown>
     const names = Object.keys(common).filter(name => name !== '__esModule' && common[name] !== undefined)

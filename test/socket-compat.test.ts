@@ -94,6 +94,7 @@ t.test('onmessage/onclose/onerror: a setter replaces the previous handler, null 
   let serverSocket: WebSocket | null = null
   const server = await serverWith(t, socket => { serverSocket = socket })
   const client = await connect(server.ws('/'))
+  // eslint-disable-next-line no-unmodified-loop-condition -- a listener sets it while the loop awaits
   await t.resolves(async () => { while (serverSocket === null) await new Promise(resolve => setImmediate(resolve)) })
   const got: string[] = []
   const first = (e: MessageEvent): void => { got.push(`first ${String(e.data)}`) }

@@ -43,8 +43,12 @@ interface Pair {
 }
 
 async function pair (t: Test, options: {
-  serverCtx?: Recorder, clientCtx?: Recorder, server?: Partial<ConnectionOptions>, client?: Partial<ConnectionOptions>,
-  log?: Logger | null, rawClient?: boolean
+  serverCtx?: Recorder,
+  clientCtx?: Recorder,
+  server?: Partial<ConnectionOptions>,
+  client?: Partial<ConnectionOptions>,
+  log?: Logger | null,
+  rawClient?: boolean
 } = {}): Promise<Pair> {
   const [serverTcp, clientTcp] = await tcpPair(t)
   const serverCtx = options.serverCtx ?? context()

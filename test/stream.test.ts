@@ -38,6 +38,7 @@ t.test('a slow reader pauses the socket: the server stops reading TCP instead of
   t.teardown(() => app.close())
   const client = await connect(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/`)
   for (let i = 0; i < 200; i++) client.send(Buffer.alloc(16 * 1024, i))
+  // eslint-disable-next-line no-unmodified-loop-condition -- a listener sets it while the loop awaits
   for (let i = 0; i < 100 && serverStream === null; i++) await new Promise(resolve => setTimeout(resolve, 10))
   await new Promise(resolve => setTimeout(resolve, 200))
   const buffered = (serverStream as unknown as Readable).readableLength

@@ -3,8 +3,13 @@
 // baseline per workload (ratio, inverted for lower-is-better figures), log scale, min-max whiskers.
 
 const COLORS = {
-  ours: '#d9480f', 'ours-deflate': '#d9480f', ws: '#1971c2', 'ws-deflate': '#1971c2', 'ws-no-bufferutil': '#74c0fc',
-  'fastify-websocket': '#2f9e44', ceiling: '#868e96'
+  ours: '#d9480f',
+  'ours-deflate': '#d9480f',
+  ws: '#1971c2',
+  'ws-deflate': '#1971c2',
+  'ws-no-bufferutil': '#74c0fc',
+  'fastify-websocket': '#2f9e44',
+  ceiling: '#868e96'
 }
 const esc = s => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 

@@ -193,6 +193,7 @@ async function runHandshake (opts, ctl) {
   let seq = 0
   const closing = []
   async function lane () {
+    // eslint-disable-next-line no-unmodified-loop-condition -- a listener sets it while the loop awaits
     while (!stopped) {
       const t = performance.now()
       try {

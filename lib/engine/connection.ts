@@ -74,7 +74,6 @@ export interface SharedFrame { frame: Buffer | null, bytes: number }
 
 interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, raw: boolean, shared: SharedFrame | null, cb: SentCallback | null }
 
-
 const EMPTY = Buffer.alloc(0)
 /** as ws 8.23 (which closes past 60): a peer that reads nothing cannot make us queue pongs for ever */
 export const DEFAULT_MAX_PENDING_AUTO_PONGS = 100
@@ -164,7 +163,6 @@ export class Connection implements FrameHandler, InflateSink {
     }
     // A piece of a message still arriving: keep a copy (the chunk it is a view of gets reused).
     if (piece.length !== 0) this.assembler.append(piece, parser.messageLength, this.maxPayload)
-    void frameDone
   }
 
   onControlFrame (opcode: number, payload: Buffer): void {
@@ -317,6 +315,7 @@ export class Connection implements FrameHandler, InflateSink {
   /** Write queued sends in order until one needs compressing; then wait for it. */
   private pumpSendQueue (): void {
     const queue = this.sendQueue
+    // eslint-disable-next-line no-unmodified-loop-condition -- the loop shifts from the queue
     while (queue !== null && queue.length !== 0) {
       const item = queue[0]
       if (item.shared !== null) {
@@ -534,4 +533,3 @@ export class Connection implements FrameHandler, InflateSink {
     this.host.onOutput()
   }
 }
-

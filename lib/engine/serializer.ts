@@ -183,4 +183,3 @@ export function buildFrame (opcode: number, fin: boolean, rsv1: boolean, payload
   out.set(payload, hlen)
   return out
 }
-

@@ -72,7 +72,7 @@ const PLUGIN_HINTS: Record<string, string> = {
   handle: "declare a wildcard route instead: app.get('/*', { websocket: true }, handle)",
   connectionOptions: 'wrap the socket with createWebSocketStream(socket, options) instead',
   verifyClient: 'pass it as options.verifyClient, or check the request in an onRequest or preValidation hook',
-  handleProtocols: "pass it as options.handleProtocols, or give routes `websocket: { protocols: [...] }`",
+  handleProtocols: 'pass it as options.handleProtocols, or give routes `websocket: { protocols: [...] }`',
   clientTracking: 'app.websocketServer.clients always tracks the open sockets'
 }
 

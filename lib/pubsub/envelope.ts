@@ -57,4 +57,3 @@ export function openEnvelope (topic: string, bytes: Buffer): PublishedMessage | 
     exceptSocket
   }
 }
-

@@ -103,7 +103,6 @@ function emitWarning (obj: object, msg: string): void {
   process.emitWarning(err instanceof Error ? `${msg}: ${err.message}` : msg, 'RedisAdapterWarning')
 }
 
-
 /** Two messages' worth (a channel and a payload) and room for the rest of the reply. */
 export function replyBytesFor (maxMessageBytes: number): number {
   return 2 * maxMessageBytes + 64 * 1024

@@ -112,8 +112,11 @@ export class RedisAdapter implements PubSubAdapter {
     const header = envelopeHeader(message)
     if (header.length + message.data.length > this.maxMessageBytes) {
       // every subscriber would skip it: better not sent at all, and said here
-      this.log.warn({ err: wsError('WS_ERR_REDIS_MESSAGE_TOO_BIG', `${header.length + message.data.length} bytes`), topic: message.topic,
-        maxMessageBytes: this.maxMessageBytes }, 'pub/sub message larger than maxMessageBytes not published')
+      this.log.warn({
+        err: wsError('WS_ERR_REDIS_MESSAGE_TOO_BIG', `${header.length + message.data.length} bytes`),
+        topic: message.topic,
+        maxMessageBytes: this.maxMessageBytes
+      }, 'pub/sub message larger than maxMessageBytes not published')
       return
     }
     const command = encodeCommand([PUBLISH, this.prefix + message.topic, [header, message.data]])

@@ -33,14 +33,14 @@ function inflate (payload: Buffer): Buffer {
 }
 
 /** `frames` empty continuation frames in one buffer (written in pieces of at most 1 MiB). */
-function* emptyContinuations (frames: number): Generator<Buffer> {
+function * emptyContinuations (frames: number): Generator<Buffer> {
   const perPiece = Math.floor(MiB / EMPTY_CONTINUATION.length)
   const piece = Buffer.concat(Array.from({ length: perPiece }, () => EMPTY_CONTINUATION))
   for (let left = frames; left > 0; left -= perPiece) yield left >= perPiece ? piece : piece.subarray(0, left * EMPTY_CONTINUATION.length)
 }
 
 /** The compressed bytes in 1-byte continuation frames, each followed by `empties` empty ones. */
-function* oneByteContinuations (compressed: Buffer, empties: number): Generator<Buffer> {
+function * oneByteContinuations (compressed: Buffer, empties: number): Generator<Buffer> {
   const unit = 7 + empties * EMPTY_CONTINUATION.length
   const perPiece = Math.floor(MiB / unit)
   for (let at = 0; at < compressed.length; at += perPiece) {

@@ -171,7 +171,9 @@ t.test('a socket another upgrade listener already destroyed, ended, wrote to or 
     peer.socket.write(handshakeRequest({ path: `/taken/${mode}` }))
     await check(peer)
     await until('the plugin\'s log line', () => server.logs().some(l => l.url === `/taken/${mode}` &&
-      /left alone/.test(String(l.msg)) && l.level === 20) ? true : undefined)
+      /left alone/.test(String(l.msg)) && l.level === 20)
+      ? true
+      : undefined)
     t.pass(`${mode}: the plugin logs at debug level that it left the socket alone`)
     if (mode === 'write') t.same(peer.statuses(), [101], 'write: no second response from the plugin')
   }

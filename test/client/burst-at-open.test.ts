@@ -58,6 +58,7 @@ async function readFlood (url: string, ca: Buffer | undefined): Promise<Outcome>
       const want = expected[outcome.received]
       if (outcome.firstWrong === null && (!isBinary || want === undefined || !want.equals(data))) {
         let diff = 0
+        // eslint-disable-next-line no-unmodified-loop-condition -- a listener sets it while the loop awaits
         while (want !== undefined && diff < Math.min(want.length, data.length) && want[diff] === data[diff]) diff++
         outcome.firstWrong = { at: outcome.received, length: data.length, index: data.length >= 4 ? data.readUInt32BE(0) : null, firstDifferentByte: diff }
       }

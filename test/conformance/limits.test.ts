@@ -15,7 +15,6 @@ function headerOnly (opcode: number, length: number, fin = true): Buffer {
   return clientFrame(opcode, Buffer.alloc(length), fin).subarray(0, length < 126 ? 6 : length < 65536 ? 8 : 14)
 }
 
-
 /** The engine state behind a server socket (internals, read to check what a connection holds). */
 interface EngineInternals {
   parser: { stopped: boolean, backlogLength: number }

@@ -13,7 +13,7 @@ type Role = 'server' | 'client'
 interface Codec { compress: (data: Buffer, fin: boolean, cb: DeflateCallback) => void, decompress: (data: Buffer, fin: boolean, cb: DeflateCallback) => void }
 
 // ws's permessage-deflate, loaded by path (its package exports hide lib/)
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const WsPerMessageDeflate = require(join(dirname(require.resolve('ws/package.json')), 'lib', 'permessage-deflate.js')) as
   new (options: Record<string, unknown>) => Codec & { params: Record<string, unknown>, cleanup: () => void }
 

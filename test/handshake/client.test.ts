@@ -57,13 +57,21 @@ t.test('caller headers cannot override what the handshake owns', async t => {
     key: KEY,
     extensions: '',
     headers: {
-      connection: 'close', UPGRADE: 'h2c', 'sec-websocket-key': 'forged', 'Sec-WebSocket-Version': '8',
-      'sec-websocket-protocol': 'sneaky', 'Sec-WebSocket-Extensions': 'x-foo', origin: 'https://kept.example'
+      connection: 'close',
+      UPGRADE: 'h2c',
+      'sec-websocket-key': 'forged',
+      'Sec-WebSocket-Version': '8',
+      'sec-websocket-protocol': 'sneaky',
+      'Sec-WebSocket-Extensions': 'x-foo',
+      origin: 'https://kept.example'
     }
   })
   t.same(headers, {
     origin: 'https://kept.example',
-    Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': KEY, 'Sec-WebSocket-Version': '13'
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Key': KEY,
+    'Sec-WebSocket-Version': '13'
   })
   const withOrigin = buildClientRequestHeaders({ key: KEY, origin: 'https://opt.example', headers: { Origin: 'https://hdr.example' } })
   t.equal(withOrigin.Origin, 'https://opt.example')

@@ -12,12 +12,12 @@ import { assertLinearWork, charactersRead } from '../helpers/work'
 // ws's own extension header codec and permessage-deflate negotiation, for interop checks (its
 // package exports hide lib/, so they are loaded by path)
 const wsLib = join(dirname(require.resolve('ws/package.json')), 'lib')
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const wsExtension = require(join(wsLib, 'extension.js')) as {
   parse: (header: string) => Record<string, Array<Record<string, Array<string | true>>>>
   format: (extensions: Record<string, unknown>) => string
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const WsPerMessageDeflate = require(join(wsLib, 'permessage-deflate.js')) as new (options: Record<string, unknown>) => {
   offer: () => Record<string, unknown>
   accept: (configurations: Array<Record<string, Array<string | true>>>) => Record<string, number | boolean>
@@ -297,8 +297,15 @@ t.test('client offer and acceptance', async t => {
 t.test('options', async t => {
   t.test('defaults', async t => {
     t.same(resolveDeflateOptions(true), {
-      threshold: 1024, level: 1, memLevel: 8, serverNoContextTakeover: false, clientNoContextTakeover: false,
-      serverMaxWindowBits: undefined, clientMaxWindowBits: undefined, concurrencyLimit: 10, maxInflatedSize: undefined
+      threshold: 1024,
+      level: 1,
+      memLevel: 8,
+      serverNoContextTakeover: false,
+      clientNoContextTakeover: false,
+      serverMaxWindowBits: undefined,
+      clientMaxWindowBits: undefined,
+      concurrencyLimit: 10,
+      maxInflatedSize: undefined
     })
   })
   const bad: DeflateOptions[] = [

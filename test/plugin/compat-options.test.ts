@@ -103,9 +103,12 @@ t.test('options.verifyClient runs before the 101: false refuses with 401 or its 
         verifyClient (info: { origin: string | undefined, secure: boolean, req: { headers: Record<string, unknown> } }, cb: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) {
           seen.push({ origin: info.origin, secure: info.secure, header: info.req.headers['x-key'] })
           setImmediate(() => {
+            // ws's verifyClient callback takes (result, code, message, headers), not an error first
+            /* eslint-disable n/no-callback-literal */
             if (info.req.headers['x-key'] === 'ok') cb(true)
             else if (info.req.headers['x-key'] === 'teapot') cb(false, 418, 'short and stout', { 'x-why': 'tea' })
             else cb(false)
+            /* eslint-enable n/no-callback-literal */
           })
         }
       } as never

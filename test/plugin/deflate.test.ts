@@ -217,4 +217,3 @@ t.test('message order is kept per socket under a zlib concurrency limit of 1', a
   for (const [got, sent] of results) t.same(got, sent)
   for (const { client } of clients) client.close()
 })
-

@@ -12,7 +12,6 @@ import websocket, { redisAdapter, type RedisAdapter, type RedisAdapterOptions } 
 import { pubsubHarness, type Peer } from '../helpers/pubsub'
 import { PASSWORD, waitFor, freePort, redisCommand, subscriberCount, startRedis, redisServerMissing } from '../helpers/redis'
 
-
 interface LogEntry { level: string, obj: Record<string, unknown>, msg: string }
 
 function captureLogger (): { entries: LogEntry[], logger: NonNullable<RedisAdapterOptions['logger']> } {
@@ -60,7 +59,6 @@ async function startApp (t: Test, options: RedisAdapterOptions): Promise<App> {
   const adapter = redisAdapter({ minReconnectDelay: 20, maxReconnectDelay: 200, ...options })
   return { ...await pubsubHarness(t, { pubsub: adapter }), adapter }
 }
-
 
 if (redisServerMissing(t)) {
   // reported by redisServerMissing
