@@ -1,12 +1,13 @@
 // fastify-rfc6455: WebSocket routes for Fastify on an RFC 6455 engine of its own.
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import {
   resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, checkPluginKeys, type WebSocketPluginOptions,
   type WebSocketSharedOptions
 } from './plugin/options'
-import { createOnRoute, routeStateOf, upgradeOnly, type PluginShared } from './plugin/route'
-import { createUpgradeListener, markUpgrade, checkServerTimeouts, kUpgrade, type UpgradeRequest, type UpgradeState } from './plugin/upgrade'
+import { createOnRoute, type PluginShared } from './plugin/route'
+import { allowRoutesWithoutHandler, refuseUpgradeToPlainRoute } from './plugin/route-hooks'
+import { createUpgradeListener, markUpgrade, checkServerTimeouts, type UpgradeState } from './plugin/upgrade'
 import { injectWS, type InjectWSContext, type InjectWSHooks } from './plugin/inject'
 import { mapWsServerOptions, compatOptionError, type MappedWsOptions } from './plugin/ws-options'
 import { WebSocketServer } from './plugin/server'
@@ -136,41 +137,6 @@ function closeAll (clients: Set<WebSocket>, timeout: number): Promise<void> {
       if (ws.readyState === OPEN) ws.close(1001, 'Server shutting down')
     }
   })
-}
-
-/**
- * An upgrade request that reached a route without `websocket` is refused over HTTP, never
- * upgraded: most often the route was declared before this plugin finished loading.
- */
-function refuseUpgradeToPlainRoute (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  // request.ws (as @fastify/websocket): whether this request asks to upgrade
-  request.ws = (request.raw as UpgradeRequest)[kUpgrade] !== undefined
-  if ((request.raw as UpgradeRequest)[kUpgrade] === undefined || request.is404 || routeStateOf(request) !== undefined) {
-    done()
-    return
-  }
-  request.log.warn({ url: request.url }, 'WebSocket upgrade to a route without the websocket option; if it has one, ' +
-    'declare it after `await app.register(fastifyRfc6455)` or inside a plugin registered after it')
-  reply.code(404).send(wsError('WS_ERR_NOT_WEBSOCKET_ROUTE'))
-}
-
-/** `websocket: {...}` routes need no plain-HTTP handler: give them one that answers 426. */
-function allowRoutesWithoutHandler (fastify: FastifyInstance): void {
-  const route = fastify.route
-  fastify.route = function (this: FastifyInstance, options: RouteOptions & { websocket?: unknown }) {
-    if (options.websocket !== undefined && options.websocket !== false && options.handler === undefined) {
-      options = { ...options, handler: upgradeOnly }
-    }
-    return (route as (o: unknown) => FastifyInstance).call(this, options)
-  } as typeof fastify.route
-  const get = fastify.get
-  fastify.get = function (this: FastifyInstance, path: string, options?: unknown, handler?: unknown) {
-    const o = options as { websocket?: unknown, handler?: unknown } | undefined
-    if (handler === undefined && typeof o === 'object' && o !== null && o.websocket !== undefined && o.websocket !== false && o.handler === undefined) {
-      handler = upgradeOnly
-    }
-    return (get as (...args: unknown[]) => FastifyInstance).call(this, path, options, handler)
-  } as typeof fastify.get
 }
 
 const plugin = fp(fastifyRfc6455, { fastify: '5.x', name: 'fastify-rfc6455' })
