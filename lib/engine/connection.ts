@@ -4,7 +4,7 @@
 // connection decides whether a heartbeat ping, a pong deadline or a close deadline is due.
 import { wsError, WebSocketError, type WebSocketErrorCode } from '../errors'
 import {
-  OPEN, CLOSING, CLOSED, OPCODE_TEXT, OPCODE_BINARY, OPCODE_CONTINUATION, OPCODE_CLOSE, OPCODE_PING,
+  OPEN, CLOSING, CLOSED, OPCODE_TEXT, OPCODE_CLOSE, OPCODE_PING,
   OPCODE_PONG, CLOSE_NO_STATUS, CLOSE_ABNORMAL, MAX_CONTROL_PAYLOAD, MAX_CLOSE_REASON_BYTES,
   DEFAULT_MAX_PAYLOAD, DEFAULT_CLOSE_TIMEOUT, type Role, type ReadyState
 } from './constants'
@@ -16,6 +16,7 @@ import { MessageAssembler } from './assembler'
 import { PingTracker, type PingCallback } from './pings'
 import type { PerMessageDeflate } from './deflate'
 import { MessageInflater, type InflateSink } from './inflation'
+import { SendQueue, type SendQueueOwner, type SentCallback, type SharedFrame } from './send-queue'
 
 /** What a connection reports to whoever owns the transport. */
 export interface ConnectionHost {
@@ -66,20 +67,14 @@ export interface ConnectionOptions {
 }
 
 export type { PingCallback }
-/** Called once the frames of a message are queued for the transport, or with the error that stopped it. */
-export type SentCallback = (err?: Error) => void
-
-/** A complete frame shared by many connections (a broadcast), filled in once it is compressed. */
-export interface SharedFrame { frame: Buffer | null, bytes: number }
-
-interface QueuedSend { data: Uint8Array, isBinary: boolean, compress: boolean, raw: boolean, shared: SharedFrame | null, cb: SentCallback | null }
+export type { SentCallback, SharedFrame }
 
 const EMPTY = Buffer.alloc(0)
 /** as ws 8.23 (which closes past 60): a peer that reads nothing cannot make us queue pongs for ever */
 export const DEFAULT_MAX_PENDING_AUTO_PONGS = 100
 const defaultNow = (): number => performance.now()
 
-export class Connection implements FrameHandler, InflateSink {
+export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
   readyState: ReadyState = OPEN
   readonly role: Role
   readonly writer: FrameWriter
@@ -94,21 +89,16 @@ export class Connection implements FrameHandler, InflateSink {
   private readonly maxPayload: number
   private readonly autoPong: boolean
   private readonly closeTimeout: number
-  private readonly fragmentSize: number
   private readonly now: () => number
   private readonly utf8 = new Utf8Validator()
   private readonly assembler = new MessageAssembler()
   private closeDeadline = 0
   private readonly pings: PingTracker
   private readonly deflate: PerMessageDeflate | null
-  /** sends waiting behind a compression in progress, in order */
-  private sendQueue: QueuedSend[] | null = null
-  private compressing = false
+  /** sends in order, waiting behind a compression in progress (send-queue.ts) */
+  private readonly queue: SendQueue
   /** a close frame waiting for the send queue to drain: nothing sent before close() is lost */
   private pendingClose: Buffer | null = null
-  /** payload bytes waiting in the send queue (part of bufferedAmount) */
-  queuedBytes = 0
-  private sentCallbacks: SentCallback[] | null = null
   private endAfterClose = false
   private pendingAutoPongs = 0
   private readonly maxPendingAutoPongs: number
@@ -122,12 +112,12 @@ export class Connection implements FrameHandler, InflateSink {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
     this.autoPong = options.autoPong ?? true
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
-    this.fragmentSize = options.fragmentSize ?? 0
     this.now = options.now ?? defaultNow
     this.deflate = options.deflate ?? null
     this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS
     this.dropExcessPongs = options.dropExcessPongs === true
     this.writer = new FrameWriter(this.role)
+    this.queue = new SendQueue(this, this.writer, this.deflate, options.fragmentSize ?? 0)
     this.parser = new FrameParser(this, {
       role: this.role, maxPayload: this.maxPayload, allowRsv1: this.deflate !== null, maxFragments: options.maxFragments
     })
@@ -273,72 +263,46 @@ export class Connection implements FrameHandler, InflateSink {
    */
   send (data: Uint8Array, isBinary: boolean, compress = true, cb: SentCallback | null = null): void {
     if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
-    const deflate = this.deflate
-    const deflateIt = deflate !== null && compress && data.length >= deflate.threshold
-    if (this.sendQueue === null && !deflateIt) {
-      this.writeMessage(data, isBinary, false)
-      if (cb !== null) this.addSentCallback(cb)
-      this.host.onOutput()
-      return
-    }
-    (this.sendQueue ??= []).push({ data, isBinary, compress: deflateIt, raw: false, shared: null, cb })
-    this.queuedBytes += data.length
-    if (!this.compressing) this.pumpSendQueue()
+    this.queue.send(data, isBinary, compress, cb)
   }
 
   /** Callbacks of the messages queued on the writer since the last call. */
   takeSentCallbacks (): SentCallback[] | null {
-    const cbs = this.sentCallbacks
-    this.sentCallbacks = null
-    return cbs
+    return this.queue.takeSentCallbacks()
   }
 
-  private addSentCallback (cb: SentCallback): void {
-    if (this.sentCallbacks === null) this.sentCallbacks = [cb]
-    else this.sentCallbacks.push(cb)
+  /** Queue a frame built elsewhere (a broadcast frame shared by many connections). */
+  sendRaw (frame: Buffer): void {
+    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    this.queue.raw(frame)
   }
 
-  private writeMessage (data: Uint8Array, isBinary: boolean, compressed: boolean): void {
-    const opcode = isBinary ? OPCODE_BINARY : OPCODE_TEXT
-    const size = this.fragmentSize
-    if (size === 0 || data.length <= size) {
-      this.writer.frame(opcode, true, compressed, data)
-      return
-    }
-    for (let at = 0; at < data.length; at += size) {
-      const end = Math.min(at + size, data.length)
-      // RFC 7692 section 6.1: RSV1 on the first frame of a compressed message only
-      this.writer.frame(at === 0 ? opcode : OPCODE_CONTINUATION, end === data.length, compressed && at === 0, data.subarray(at, end))
-    }
+  /**
+   * Queue a broadcast frame that may still be compressing (`entry.frame` null): it holds its place,
+   * so later sends wait behind it, and goes out once `sharedReady()` is called with it filled in.
+   */
+  sendShared (entry: SharedFrame): void {
+    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
+    this.queue.shared(entry)
   }
 
-  /** Write queued sends in order until one needs compressing; then wait for it. */
-  private pumpSendQueue (): void {
-    const queue = this.sendQueue
-    // eslint-disable-next-line no-unmodified-loop-condition -- the loop shifts from the queue
-    while (queue !== null && queue.length !== 0) {
-      const item = queue[0]
-      if (item.shared !== null) {
-        const frame = item.shared.frame
-        if (frame === null) return // waits for the broadcast's compression
-        queue.shift()
-        this.queuedBytes -= item.shared.bytes
-        this.writer.raw(frame)
-        continue
-      }
-      if (item.compress) {
-        this.compressing = true
-        ;(this.deflate as PerMessageDeflate).compress(Buffer.from(item.data.buffer, item.data.byteOffset, item.data.length), true,
-          (err, out) => this.onCompressed(err, out))
-        return
-      }
-      queue.shift()
-      this.queuedBytes -= item.data.length
-      if (item.raw) this.writer.raw(item.data as Buffer)
-      else this.writeMessage(item.data, item.isBinary, false)
-      if (item.cb !== null) this.addSentCallback(item.cb)
-    }
-    this.sendQueue = null
+  /** A shared frame this connection waits for is ready. */
+  sharedReady (): void {
+    if (this.readyState !== CLOSED) this.queue.sharedReady()
+  }
+
+  /** payload bytes waiting in the send queue (part of bufferedAmount) */
+  get queuedBytes (): number { return this.queue.queuedBytes }
+
+  /** split outgoing messages larger than this into frames of this size, 0 for never */
+  get fragmentSize (): number { return this.queue.fragmentSize }
+  set fragmentSize (size: number) { this.queue.fragmentSize = size }
+
+  // ---- the send queue's reports (SendQueueOwner) ----
+
+  queueOutput (): void { this.host.onOutput() }
+
+  queueDrained (): void {
     if (this.pendingClose !== null) {
       const payload = this.pendingClose
       this.pendingClose = null
@@ -352,50 +316,11 @@ export class Connection implements FrameHandler, InflateSink {
     this.host.onOutput()
   }
 
-  private onCompressed (err: Error | null, out: Buffer | undefined): void {
-    this.compressing = false
-    const queue = this.sendQueue
-    if (this.readyState === CLOSED || queue === null) return
-    const item = queue.shift() as QueuedSend
-    this.queuedBytes -= item.data.length
-    if (err !== null || out === undefined) {
-      if (item.cb !== null) item.cb(err ?? undefined)
-      this.failWith(wsError('WS_ERR_DEFLATE', err?.message ?? 'no output', err ?? undefined))
-      return
-    }
-    this.writeMessage(out, item.isBinary, true)
-    if (item.cb !== null) this.addSentCallback(item.cb)
-    this.pumpSendQueue()
+  queueFailed (err: Error): void {
+    this.failWith(err instanceof WebSocketError ? err : wsError('WS_ERR_DEFLATE', err.message, err))
   }
 
-  /** Queue a frame built elsewhere (a broadcast frame shared by many connections). */
-  sendRaw (frame: Buffer): void {
-    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
-    if (this.sendQueue !== null) {
-      // behind a compression in progress: keep the order
-      this.sendQueue.push({ data: frame, isBinary: true, compress: false, raw: true, shared: null, cb: null })
-      this.queuedBytes += frame.length
-      return
-    }
-    this.writer.raw(frame)
-    this.host.onOutput()
-  }
-
-  /**
-   * Queue a broadcast frame that may still be compressing (`entry.frame` null): it holds its place,
-   * so later sends wait behind it, and goes out once `sharedReady()` is called with it filled in.
-   */
-  sendShared (entry: SharedFrame): void {
-    if (this.readyState !== OPEN) throw wsError('WS_ERR_NOT_OPEN')
-    ;(this.sendQueue ??= []).push({ data: EMPTY, isBinary: true, compress: false, raw: true, shared: entry, cb: null })
-    this.queuedBytes += entry.bytes
-    if (!this.compressing) this.pumpSendQueue()
-  }
-
-  /** A shared frame this connection waits for is ready. */
-  sharedReady (): void {
-    if (!this.compressing && this.sendQueue !== null && this.readyState !== CLOSED) this.pumpSendQueue()
-  }
+  get queueClosed (): boolean { return this.readyState === CLOSED }
 
   /** The permessage-deflate codec, when negotiated. */
   get deflateCodec (): PerMessageDeflate | null { return this.deflate }
@@ -445,9 +370,9 @@ export class Connection implements FrameHandler, InflateSink {
     this.writer.discard()
     const cbs = this.takeSentCallbacks()
     // an Error (and its stack trace) only when a callback is there to be told: not on every close
-    const closed = this.sendQueue !== null || cbs !== null || this.pings.waiting ? wsError('WS_ERR_CONNECTION_CLOSED') : null
+    const closed = this.queue.waiting || cbs !== null || this.pings.waiting ? wsError('WS_ERR_CONNECTION_CLOSED') : null
     if (closed !== null) {
-      this.dropSendQueue(closed)
+      this.queue.drop(closed)
       if (cbs !== null) for (const cb of cbs) cb(closed)
     }
     this.deflate?.close()
@@ -485,7 +410,7 @@ export class Connection implements FrameHandler, InflateSink {
     this.parser.stop()
     this.assembler.clear()
     this.inflater?.drop()
-    this.dropSendQueue(err)
+    this.queue.drop(err)
     const closeCode = err.closeCode
     if (!this.closeFrameSent && closeCode !== undefined && isValidCloseCode(closeCode)) {
       this.sendCloseFrame(closeCode, EMPTY, false)
@@ -510,7 +435,7 @@ export class Connection implements FrameHandler, InflateSink {
     this.closeFrameSent = true
     if (this.closeTimeout > 0) this.closeDeadline = this.now() + this.closeTimeout
     // messages still being compressed go out before the close frame (DESIGN.md section 5)
-    if (flushFirst && this.sendQueue !== null) {
+    if (flushFirst && this.queue.waiting) {
       this.pendingClose = payload
       return
     }
@@ -519,13 +444,6 @@ export class Connection implements FrameHandler, InflateSink {
 
   private writeCloseFrame (payload: Buffer): void {
     this.queueControl(OPCODE_CLOSE, payload)
-  }
-
-  private dropSendQueue (err: Error): void {
-    const queue = this.sendQueue
-    this.sendQueue = null
-    this.queuedBytes = 0
-    if (queue !== null) for (const item of queue) if (item.cb !== null) item.cb(err)
   }
 
   private queueControl (opcode: number, payload: Uint8Array): void {
