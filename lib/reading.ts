@@ -13,8 +13,6 @@ export const READ_INFLATING = 2
 export const READ_CONSUMER = 4
 /** Our output to the peer is over maxBackpressure (a peer that sends pings and never reads). */
 export const READ_OUTPUT = 8
-/** The process-wide memory budget is exhausted. */
-export const READ_BUDGET = 16
 /** Not started yet: the bytes that came with the handshake go to the parser first. */
 export const READ_NOT_STARTED = 32
 
