@@ -14,7 +14,7 @@ export const READ_CONSUMER = 4
 /** Our output to the peer is over maxBackpressure (a peer that sends pings and never reads). */
 export const READ_OUTPUT = 8
 /** Not started yet: the bytes that came with the handshake go to the parser first. */
-export const READ_NOT_STARTED = 32
+export const READ_NOT_STARTED = 16
 
 export class ReadGate {
   private reasons = READ_NOT_STARTED
@@ -26,9 +26,6 @@ export class ReadGate {
 
   /** Whether `reason` (one bit or several) is among the reasons reading is stopped. */
   has (reason: number): boolean { return (this.reasons & reason) !== 0 }
-
-  /** Whether the stream is reading. */
-  get reading (): boolean { return this.reasons === 0 }
 
   /** Stop reading for `reason`, until `unblock(reason)`. */
   block (reason: number): void {

@@ -23,6 +23,8 @@ import type { WebSocket, SocketContext, SocketStart, Logger, SendCallback } from
 const BACKLOG_PAUSE_BYTES = 1 << 20
 /** messages held while an async open handler runs, before the stream is paused */
 const HOLD_PAUSE_BYTES = 1 << 20
+/** what one held event costs besides its payload (three array slots, the payload's Buffer object) */
+const HELD_EVENT_BYTES = 64
 
 /** The machinery of `socket`. */
 export function sessionOf (socket: WebSocket): Session {
@@ -132,24 +134,28 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
   // ---- engine events (ConnectionHost) ----
 
   onMessage (data: Buffer, isBinary: boolean): void {
-    const held = this.held
-    if (held !== null) {
-      held.push(HELD_MESSAGE, data, isBinary)
-      this.heldBytes += data.length
-      if (this.heldBytes > HOLD_PAUSE_BYTES) this.reader.block(READ_HELD)
-      return
-    }
-    deliver(this, data, isBinary)
+    if (this.held !== null) this.holdEvent(HELD_MESSAGE, data, isBinary)
+    else deliver(this, data, isBinary)
   }
 
   onPing (data: Buffer): void {
-    if (this.held !== null) this.held.push(HELD_PING, data, false)
+    if (this.held !== null) this.holdEvent(HELD_PING, data, false)
     else control(this, 'ping', this.ctx.handlers?.ping, data)
   }
 
   onPong (data: Buffer): void {
-    if (this.held !== null) this.held.push(HELD_PONG, data, false)
+    if (this.held !== null) this.holdEvent(HELD_PONG, data, false)
     else control(this, 'pong', this.ctx.handlers?.pong, data)
+  }
+
+  /**
+   * Queue an event while held. Every event counts toward the hold bound, control frames too: a
+   * peer that floods pings (reading our pongs) during a slow async open must not grow the queue.
+   */
+  private holdEvent (kind: number, data: Buffer, isBinary: boolean): void {
+    (this.held as Array<number | Buffer | WebSocketError | boolean>).push(kind, data, isBinary)
+    this.heldBytes += data.length + HELD_EVENT_BYTES
+    if (this.heldBytes > HOLD_PAUSE_BYTES) this.reader.block(READ_HELD)
   }
 
   onOutput (): void {

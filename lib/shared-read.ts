@@ -84,10 +84,7 @@ export function readIntoSharedBuffer (stream: Duplex, target: SharedReadTarget):
   const handle = s._handle
   // a TLS socket's handle is a TLSWrap: its plaintext comes through the stream, not the handle
   if (handle == null || handle.constructor.name !== 'TCP' || typeof handle.useUserBuffer !== 'function') return false
-  if (readSymbols === undefined) {
-    readSymbols = findReadSymbols(s)
-    if (readSymbols === null) disabledReason = 'kBuffer/kBufferCb not found on net.Socket'
-  }
+  if (readSymbols === undefined) readSymbols = findReadSymbols(s)
   // kBuffer is null on a socket made without `onread`: anything else means Node changed
   if (readSymbols === null || s[readSymbols.buffer] !== null || s[readSymbols.callback] !== null) return false
   // WebAssembly memory where available: the parser unmasks what arrives there in place
