@@ -82,7 +82,6 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
     this.ctx.registry?.add(this.socket)
     // Nothing is read until the bytes that came with the handshake are parsed: they come first.
     const shared = attach(stream, this, start?.sharedReads ?? true)
-    stream.pause()
     const head = start?.head
     if (head !== undefined && head.length !== 0) this._onData(head)
     // reads into the shared buffer leave chunks the parser must copy from, never keep

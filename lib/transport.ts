@@ -34,11 +34,9 @@ export function attach (stream: Duplex, owner: TransportOwner, sharedReads = tru
   const s = stream as OwnedStream
   s[kStreamOwner] = owner
   const shared = sharedReads && readIntoSharedBuffer(s, owner)
-  if (!shared) {
-    // a 'data' listener would switch a stream that was never paused to flowing: keep it still
-    if (!s.isPaused()) s.pause()
-    s.on('data', onData)
-  }
+  // still until the owner of reading resumes it (a 'data' listener alone would start the flow)
+  s.pause()
+  if (!shared) s.on('data', onData)
   s.on('end', onEnd)
   s.on('close', onClose)
   s.on('error', onError)
