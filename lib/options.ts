@@ -5,7 +5,7 @@
 import { wsError } from './errors'
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_CLOSE_TIMEOUT } from './engine/constants'
 import { DEFAULT_MAX_FRAGMENTS } from './engine/parser'
-import { DEFAULT_MAX_PENDING_AUTO_PONGS } from './engine/connection'
+import { DEFAULT_MAX_PENDING_AUTO_PONGS } from './engine/connection-options'
 import { resolveDeflateOptions, type DeflateOptions } from './engine/deflate-options'
 import { count, positive } from './engine/option-checks'
 import type { BackpressurePolicy } from './socket'

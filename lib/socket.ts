@@ -5,7 +5,7 @@
 // one symbol-keyed field `kSession`, which the library's modules reach through `sessionOf()`.
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import type { ConnectionOptions } from './engine/connection'
+import type { ConnectionOptions } from './engine/connection-options'
 import { OPEN, CLOSED, CONNECTING, CLOSING, type ReadyState } from './engine/constants'
 import { wsError, WebSocketError } from './errors'
 import { READ_CONSUMER } from './reading'

@@ -1,6 +1,6 @@
 // connect() options: public types, defaults and validation, resolved once per connect() call.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
-import type { ConnectionOptions } from '../engine/connection'
+import type { ConnectionOptions } from '../engine/connection-options'
 import { integerIn, invalidOption, positive } from '../engine/option-checks'
 import { buildClientRequestHeaders } from '../handshake/client'
 import type { HeaderFieldValue } from '../handshake/response'

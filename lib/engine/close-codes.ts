@@ -9,3 +9,15 @@ export function isValidCloseCode (code: number): boolean {
     (code >= 1007 && code <= 1014) ||
     (code >= 3000 && code <= 4999)
 }
+
+const NO_BODY = Buffer.alloc(0)
+
+/** A close frame's body (section 5.5.1): the 2-byte code then the reason; empty for code 0 (none). */
+export function closePayload (code: number, reason: Uint8Array | string): Buffer {
+  if (code === 0) return NO_BODY
+  const reasonBytes = typeof reason === 'string' ? Buffer.from(reason) : reason
+  const payload = Buffer.allocUnsafe(2 + reasonBytes.length)
+  payload.writeUInt16BE(code, 0)
+  payload.set(reasonBytes, 2)
+  return payload
+}

@@ -4,77 +4,27 @@
 // connection decides whether a heartbeat ping, a pong deadline or a close deadline is due.
 import { wsError, WebSocketError, type WebSocketErrorCode } from '../errors'
 import {
-  OPEN, CLOSING, CLOSED, OPCODE_TEXT, OPCODE_CLOSE, OPCODE_PING,
+  OPEN, CLOSING, CLOSED, OPCODE_CLOSE, OPCODE_PING,
   OPCODE_PONG, CLOSE_NO_STATUS, CLOSE_ABNORMAL, MAX_CONTROL_PAYLOAD, MAX_CLOSE_REASON_BYTES,
   DEFAULT_MAX_PAYLOAD, DEFAULT_CLOSE_TIMEOUT, type Role, type ReadyState
 } from './constants'
 import { FrameParser, type FrameHandler } from './parser'
 import { FrameWriter } from './serializer'
-import { Utf8Validator, isValidUtf8 } from './utf8'
-import { isValidCloseCode } from './close-codes'
-import { MessageAssembler } from './assembler'
-import { PingTracker, type PingCallback } from './pings'
+import { isValidUtf8 } from './utf8'
+import { isValidCloseCode, closePayload } from './close-codes'
+import { PingTracker, AutoPongBudget, type PingCallback } from './pings'
 import type { PerMessageDeflate } from './deflate'
-import { MessageInflater, type InflateSink } from './inflation'
+import { MessageReceiver, type ReceiverOwner } from './receiver'
 import { SendQueue, type SendQueueOwner, type SentCallback, type SharedFrame } from './send-queue'
+import { DEFAULT_MAX_PENDING_AUTO_PONGS, type ConnectionHost, type ConnectionOptions } from './connection-options'
 
-/** What a connection reports to whoever owns the transport. */
-export interface ConnectionHost {
-  onMessage (data: Buffer, isBinary: boolean): void
-  onPing (data: Buffer): void
-  onPong (data: Buffer): void
-  /** Frames were queued on `connection.writer`: write them soon. */
-  onOutput (): void
-  /**
-   * The protocol is done with the transport. `destroy` false: write what is queued, then end it
-   * (close handshake complete, or the connection failed); true: tear it down now (a timeout).
-   */
-  onTransportEnd (destroy: boolean): void
-  /** The connection failed (protocol error, invalid data, limit, timeout). */
-  onError (err: WebSocketError): void
-}
-
-export interface ConnectionOptions {
-  role: Role
-  /** largest message accepted, in bytes (default 16 MiB); larger ones close 1009 */
-  maxPayload?: number
-  /** answer pings automatically (default true) */
-  autoPong?: boolean
-  /** ms to wait for the peer's close frame (or TCP close) after ours (default 5000) */
-  closeTimeout?: number
-  /** ms between heartbeat pings, 0 for none (default 0) */
-  heartbeatInterval?: number
-  /** ms a heartbeat ping may wait for its pong before the peer counts as dead (default: the interval) */
-  pongTimeout?: number
-  /** pings awaiting a pong at once (default 16) */
-  maxPendingPings?: number
-  /**
-   * automatic pongs queued while the transport holds output the peer has not read (the host
-   * sets `outputBacklogged`, and reports the end of it with `outputDrained()`) before the peer
-   * counts as flooding: default 100, 0 for no limit
-   */
-  maxPendingAutoPongs?: number
-  /** past maxPendingAutoPongs: fail the connection (1008, default) or answer no more pings until drained */
-  dropExcessPongs?: boolean
-  /** most frames one message may arrive in, empty ones included (default 65536, 0: no limit) */
-  maxFragments?: number
-  /** split outgoing messages larger than this into frames of this size, 0 for never (default 0) */
-  fragmentSize?: number
-  /** clock in ms, for round-trip times (default performance.now) */
-  now?: () => number
-  /** the permessage-deflate codec, when the extension was negotiated (RFC 7692) */
-  deflate?: PerMessageDeflate | null
-}
-
-export type { PingCallback }
-export type { SentCallback, SharedFrame }
+export type { ConnectionHost, ConnectionOptions, PingCallback, SentCallback, SharedFrame }
+export { DEFAULT_MAX_PENDING_AUTO_PONGS }
 
 const EMPTY = Buffer.alloc(0)
-/** as ws 8.23 (which closes past 60): a peer that reads nothing cannot make us queue pongs for ever */
-export const DEFAULT_MAX_PENDING_AUTO_PONGS = 100
 const defaultNow = (): number => performance.now()
 
-export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
+export class Connection implements FrameHandler, ReceiverOwner, SendQueueOwner {
   readyState: ReadyState = OPEN
   readonly role: Role
   readonly writer: FrameWriter
@@ -90,8 +40,8 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
   private readonly autoPong: boolean
   private readonly closeTimeout: number
   private readonly now: () => number
-  private readonly utf8 = new Utf8Validator()
-  private readonly assembler = new MessageAssembler()
+  /** data messages: UTF-8, assembly, inflation (receiver.ts) */
+  private readonly receiver: MessageReceiver
   private closeDeadline = 0
   private readonly pings: PingTracker
   private readonly deflate: PerMessageDeflate | null
@@ -100,11 +50,9 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
   /** a close frame waiting for the send queue to drain: nothing sent before close() is lost */
   private pendingClose: Buffer | null = null
   private endAfterClose = false
-  private pendingAutoPongs = 0
-  private readonly maxPendingAutoPongs: number
+  /** automatic pongs owed while output is backed up, bounded (pings.ts) */
+  private readonly autoPongs: AutoPongBudget
   private readonly dropExcessPongs: boolean
-  /** the receiving half of permessage-deflate, when negotiated */
-  private readonly inflater: MessageInflater | null
 
   constructor (host: ConnectionHost, options: ConnectionOptions) {
     this.host = host
@@ -114,14 +62,14 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
     this.now = options.now ?? defaultNow
     this.deflate = options.deflate ?? null
-    this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS
+    this.autoPongs = new AutoPongBudget(options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS)
     this.dropExcessPongs = options.dropExcessPongs === true
     this.writer = new FrameWriter(this.role)
     this.queue = new SendQueue(this, this.writer, this.deflate, options.fragmentSize ?? 0)
     this.parser = new FrameParser(this, {
       role: this.role, maxPayload: this.maxPayload, allowRsv1: this.deflate !== null, maxFragments: options.maxFragments
     })
-    this.inflater = this.deflate === null ? null : new MessageInflater(this.deflate, this.parser, this)
+    this.receiver = new MessageReceiver(this, this.parser, this.maxPayload, this.deflate)
     const heartbeat = options.heartbeatInterval ?? 0
     this.pings = new PingTracker(heartbeat, options.pongTimeout ?? heartbeat, options.maxPendingPings ?? 16, this.now())
   }
@@ -133,38 +81,19 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
 
   // ---- receiving (FrameHandler) ----
 
-  onDataPiece (piece: Buffer, frameDone: boolean, messageDone: boolean): void {
-    const parser = this.parser
-    const isText = parser.messageOpcode === OPCODE_TEXT
-    if (parser.compressed) return (this.inflater as MessageInflater).piece(piece, messageDone, isText)
-    // Section 8.1: fail fast on the first invalid byte, even in the middle of a fragment.
-    if (isText && !this.utf8.write(piece, 0, piece.length)) return this.fail('WS_ERR_INVALID_UTF8')
-    if (messageDone) {
-      if (isText && !this.utf8.end()) return this.fail('WS_ERR_INVALID_UTF8', 'message ends inside a sequence')
-      let data = piece
-      if (this.assembler.length !== 0) {
-        this.assembler.append(piece, parser.messageLength, this.maxPayload)
-        data = this.assembler.take()
-      } else if (parser.transient) {
-        data = Buffer.from(piece) // the one copy of a message read into the shared buffer
-      }
-      this.host.onMessage(data, !isText)
-      return
-    }
-    // A piece of a message still arriving: keep a copy (the chunk it is a view of gets reused).
-    if (piece.length !== 0) this.assembler.append(piece, parser.messageLength, this.maxPayload)
+  onDataPiece (piece: Buffer, _frameDone: boolean, messageDone: boolean): void {
+    this.receiver.piece(piece, messageDone)
   }
 
   onControlFrame (opcode: number, payload: Buffer): void {
     if (opcode === OPCODE_PING) {
       // Section 5.5.2: answer with a pong carrying the same payload, unless we are closing.
       if (this.autoPong && !this.closeFrameSent) {
-        if (!this.outputBacklogged || this.maxPendingAutoPongs === 0 || this.pendingAutoPongs < this.maxPendingAutoPongs) {
-          if (this.outputBacklogged) this.pendingAutoPongs++
+        if (this.autoPongs.take()) {
           this.queueControl(OPCODE_PONG, payload)
         } else if (!this.dropExcessPongs) {
           // a peer that pings and never reads the pongs would grow our output without bound
-          return this.fail('WS_ERR_TOO_MANY_PINGS', `${this.pendingAutoPongs} pongs not yet written`)
+          return this.fail('WS_ERR_TOO_MANY_PINGS', `${this.autoPongs.pending} pongs not yet written`)
         }
       }
       this.host.onPing(payload)
@@ -180,46 +109,27 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
     this.failWith(err)
   }
 
-  /**
-   * Whether the transport holds output the peer has not taken (set by the host after each write).
-   * Only while it does do automatic pongs count as pending: a burst of pings from a peer that
-   * reads is answered in full, a flood from one that does not is cut off.
-   */
-  outputBacklogged = false
+  /** Whether the transport holds output the peer has not taken (set by the host after each write). */
+  get outputBacklogged (): boolean { return this.autoPongs.backlogged }
+  set outputBacklogged (backlogged: boolean) { this.autoPongs.backlogged = backlogged }
 
   /** Bytes held for incoming data: a message being assembled or inflated, and bytes backlogged. */
   get heldIncoming (): number {
-    return this.assembler.length + (this.inflater?.heldBytes ?? 0) + this.parser.backlogLength
+    return this.receiver.heldBytes + this.parser.backlogLength
   }
 
   /** The transport took everything queued so far: automatic pongs are no longer pending. */
   outputDrained (): void {
-    this.outputBacklogged = false
-    this.pendingAutoPongs = 0
+    this.autoPongs.drained()
   }
 
-  // ---- inflated messages (InflateSink; inflation.ts does the batching) ----
+  // ---- the receiver's reports (ReceiverOwner) ----
 
-  get inflateCancelled (): boolean { return this.readyState === CLOSED || this.parser.stopped }
-
-  inflated (out: Buffer, isText: boolean): boolean {
-    // Section 8.1: fail fast on the first invalid byte, as soon as it is inflated.
-    if (isText && !this.utf8.write(out, 0, out.length)) {
-      this.fail('WS_ERR_INVALID_UTF8')
-      return false
-    }
-    this.assembler.append(out, this.assembler.length + out.length, this.maxPayload)
-    return true
+  deliver (data: Buffer, isBinary: boolean): void {
+    this.host.onMessage(data, isBinary)
   }
 
-  inflatedMessage (isText: boolean): void {
-    if (isText && !this.utf8.end()) return this.fail('WS_ERR_INVALID_UTF8', 'message ends inside a sequence')
-    this.host.onMessage(this.assembler.take(), !isText)
-  }
-
-  inflateFailed (err: Error): void {
-    this.failWith(err instanceof WebSocketError ? err : wsError('WS_ERR_INFLATE', err.message))
-  }
+  get receiveCancelled (): boolean { return this.readyState === CLOSED || this.parser.stopped }
 
   inflateResumed (): void {
     this.host.onOutput()
@@ -242,8 +152,7 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
     this.closeReason = reason
     // Section 5.5.1: nothing after a close frame is processed.
     this.parser.stop()
-    this.assembler.clear()
-    this.inflater?.drop()
+    this.receiver.clear()
     // Section 5.5.1: answer a close we did not start, echoing its code.
     if (!this.closeFrameSent) this.sendCloseFrame(code === CLOSE_NO_STATUS ? 0 : code, '')
     this.readyState = CLOSING
@@ -365,8 +274,7 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
     if (this.readyState === CLOSED) return
     this.readyState = CLOSED
     this.parser.stop()
-    this.assembler.clear()
-    this.inflater?.drop()
+    this.receiver.clear()
     this.writer.discard()
     const cbs = this.takeSentCallbacks()
     // an Error (and its stack trace) only when a callback is there to be told: not on every close
@@ -408,8 +316,7 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
   failWith (err: WebSocketError): void {
     if (this.readyState === CLOSED) return
     this.parser.stop()
-    this.assembler.clear()
-    this.inflater?.drop()
+    this.receiver.clear()
     this.queue.drop(err)
     const closeCode = err.closeCode
     if (!this.closeFrameSent && closeCode !== undefined && isValidCloseCode(closeCode)) {
@@ -425,13 +332,7 @@ export class Connection implements FrameHandler, InflateSink, SendQueueOwner {
   }
 
   private sendCloseFrame (code: number, reason: Uint8Array | string, flushFirst = true): void {
-    let payload = EMPTY
-    if (code !== 0) {
-      const reasonBytes = typeof reason === 'string' ? Buffer.from(reason) : reason
-      payload = Buffer.allocUnsafe(2 + reasonBytes.length)
-      payload.writeUInt16BE(code, 0)
-      payload.set(reasonBytes, 2)
-    }
+    const payload = closePayload(code, reason)
     this.closeFrameSent = true
     if (this.closeTimeout > 0) this.closeDeadline = this.now() + this.closeTimeout
     // messages still being compressed go out before the close frame (DESIGN.md section 5)

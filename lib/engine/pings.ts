@@ -101,3 +101,33 @@ export class PingTracker {
     return payload
   }
 }
+
+/**
+ * Automatic pongs (section 5.5.2) owed while the transport holds output the peer has not read.
+ * Only while output is backed up do they count: a burst of pings from a peer that reads is
+ * answered in full, a flood from one that does not is cut off at `max` (0: no limit).
+ */
+export class AutoPongBudget {
+  /** set by the host after each write; cleared by `drained()` */
+  backlogged = false
+  pending = 0
+  private readonly max: number
+
+  constructor (max: number) {
+    this.max = max
+  }
+
+  /** Whether one more automatic pong may be queued now. */
+  take (): boolean {
+    if (!this.backlogged || this.max === 0) return true
+    if (this.pending >= this.max) return false
+    this.pending++
+    return true
+  }
+
+  /** The transport took everything queued: nothing is owed any more. */
+  drained (): void {
+    this.backlogged = false
+    this.pending = 0
+  }
+}

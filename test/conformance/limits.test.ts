@@ -18,7 +18,7 @@ function headerOnly (opcode: number, length: number, fin = true): Buffer {
 /** The engine state behind a server socket (internals, read to check what a connection holds). */
 interface EngineInternals {
   parser: { stopped: boolean, backlogLength: number }
-  assembler: { length: number, buf: Buffer | null }
+  receiver: { assembler: { length: number, buf: Buffer | null } }
 }
 
 t.test('limits', async t => {
@@ -55,7 +55,7 @@ t.test('limits', async t => {
     // partly assembled message (not one byte of the 64 KiB, let alone the announced size)
     t.equal(conn.parser.stopped, true, 'the parser stopped at the header')
     t.equal(conn.parser.backlogLength, 0, 'no bytes held in the parser')
-    t.equal(conn.assembler.length, 0, 'no message bytes assembled')
+    t.equal(conn.receiver.assembler.length, 0, 'no message bytes assembled')
   })
 
   // Found by the issue 11 test review: the assembler sized its buffer from the frame header, so
@@ -67,8 +67,8 @@ t.test('limits', async t => {
     const announced = 8 << 20
     client.write(headerOnly(0x2, announced, true))
     client.write(randomBytes(1024))
-    await waitFor(() => conn.assembler.length === 1024, 5000, 'the server to read 1 KiB')
-    const held = conn.assembler.buf?.length ?? 0
+    await waitFor(() => conn.receiver.assembler.length === 1024, 5000, 'the server to read 1 KiB')
+    const held = conn.receiver.assembler.buf?.length ?? 0
     t.ok(held <= 64 * 1024, `${held} bytes held for 1,024 received of ${announced} announced`)
     client.destroy()
   })

@@ -225,7 +225,7 @@ t.test('a 4 MiB message in 65,536 fragments of 64 bytes passes, held within maxP
   fragments.length = 0
   let received: Buffer | null = null
   host.onMessage = (data: Buffer) => { received = data }
-  const assembler = (conn as unknown as { assembler: { buf: Buffer | null } }).assembler
+  const assembler = (conn as unknown as { receiver: { assembler: { buf: Buffer | null } } }).receiver.assembler
   let maxCapacity = 0
   for (let at = 0; at < wire.length; at += 65536) {
     conn.receive(wire.subarray(at, at + 65536))

@@ -20,7 +20,7 @@ for (const role of ['server', 'client'] as const) {
       const maxPayload = 512
       const { conn, host } = makeConnection({ role, maxPayload })
       for (const c of chunks) conn.receive(Buffer.from(c))
-      const assembler = (conn as unknown as { assembler: { length: number } }).assembler
+      const assembler = (conn as unknown as { receiver: { assembler: { length: number } } }).receiver.assembler
       if (assembler.length > maxPayload) return false
       for (const err of host.rec.errors) {
         if (err.closeCode === undefined || !isValidCloseCode(err.closeCode)) return false
