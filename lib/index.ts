@@ -12,6 +12,7 @@ import { injectWS, type InjectWSContext, type InjectWSHooks } from './plugin/inj
 import { mapWsServerOptions, compatOptionError, type MappedWsOptions } from './plugin/ws-options'
 import { WebSocketServer } from './plugin/server'
 import { wsError } from './errors'
+import { compileOriginPolicy } from './handshake/origin'
 import { MemoryBudget } from './budget'
 import type { WebSocketMemory } from './augmentation'
 import { WebSocket } from './socket'
@@ -31,6 +32,8 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   for (const warning of compat.mapped.warnings) fastify.log.warn(warning)
   server[kInstalled] = true
   const options = resolveOptions(compat.options)
+  // checked here, at registration, before anything is started that would need stopping
+  const originAllowed = options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins)
   const topics = new Topics(opts.pubsub ?? memoryAdapter(), (err, msg) => fastify.log.error({ err }, msg))
   await topics.start({ maxPayload: options.maxPayload })
   const clients = new Set<WebSocket>()
@@ -48,6 +51,7 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
     errorHandler: opts.errorHandler ?? undefined,
     budget,
     sharedReads: opts.sharedReads !== false,
+    originAllowed,
     verifyClient: compat.mapped.verifyClient,
     handleProtocols: compat.mapped.handleProtocols,
     server: wsServer

@@ -101,9 +101,6 @@ export function resolveOptions (options: WebSocketSharedOptions, base?: Resolved
   const b = base ?? DEFAULTS
   const policy = options.backpressurePolicy ?? b.backpressurePolicy
   if (policy !== 'close' && policy !== 'drop') throw wsError('WS_ERR_INVALID_OPTION', `backpressurePolicy must be 'close' or 'drop', got ${String(policy)}`)
-  if (options.allowedOrigins !== undefined && !Array.isArray(options.allowedOrigins) && typeof options.allowedOrigins !== 'function') {
-    throw wsError('WS_ERR_INVALID_OPTION', 'allowedOrigins must be an array of origins or a function')
-  }
   const [heartbeatInterval, pongTimeout] = resolveHeartbeat(options.heartbeat, [b.heartbeatInterval, b.pongTimeout])
   return {
     maxPayload: positive('maxPayload', options.maxPayload, b.maxPayload),

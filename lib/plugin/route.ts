@@ -8,7 +8,7 @@ import { wsError, WebSocketError } from '../errors'
 import { validateUpgradeRequest, isUpgradeRequest } from '../handshake/request'
 import { hasToken } from '../handshake/tokens'
 import { computeAccept } from '../handshake/accept'
-import { compileOriginPolicy } from '../handshake/origin'
+import { compileOriginPolicy, type OriginChecker } from '../handshake/origin'
 import { selectSubprotocol } from '../handshake/subprotocol'
 import { buildSwitchingProtocols } from '../handshake/response'
 import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../handshake/extensions'
@@ -64,6 +64,8 @@ export interface PluginShared {
   budget: MemoryBudget | null
   /** the sharedReads option */
   sharedReads: boolean
+  /** the plugin's allowedOrigins, compiled (and so checked) once at registration; null for any */
+  originAllowed: OriginChecker | null
 }
 
 interface RouteState {
@@ -120,7 +122,9 @@ export function createOnRoute (shared: PluginShared): (route: RouteOptions & { w
       websocket,
       plain,
       options,
-      originAllowed: options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
+      originAllowed: options.allowedOrigins === shared.options.allowedOrigins
+        ? shared.originAllowed
+        : options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
       ctx: buildSocketContext(websocket, options, shared),
       shared
     }
