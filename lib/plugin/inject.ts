@@ -6,6 +6,7 @@ import type { Socket } from 'node:net'
 import { duplexPair, type Duplex } from 'node:stream'
 import { generateKey } from '../handshake/accept'
 import { buildClientRequestHeaders, validateServerHandshake } from '../handshake/client'
+import { readResponseHead, type ResponseHead } from '../handshake/response-head'
 import {
   deflateExtensions, extensionsForOffer, noExtensions, type ClientExtensionAgreement, type ClientExtensions
 } from '../handshake/client-extensions'
@@ -55,7 +56,6 @@ export class InjectRefusedError extends Error {
   }
 }
 
-const MAX_RESPONSE_HEAD = 16 * 1024
 // as a client of connect() with no options: a listener's error closes 1011 and is reported
 const injectContext = clientContext({ log: null, maxBackpressure: DEFAULT_MAX_BACKPRESSURE, backpressurePolicy: 'close' })
 
@@ -103,16 +103,17 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
   req.push(null)
 
   return new Promise<WebSocket>((resolve, reject) => {
-    let head = Buffer.alloc(0)
+    let head: Buffer = Buffer.alloc(0)
     const onData = (chunk: Buffer): void => {
-      head = Buffer.concat([head, chunk])
-      const end = head.indexOf('\r\n\r\n')
-      if (end === -1) {
-        if (head.length > MAX_RESPONSE_HEAD) fail(wsError('WS_ERR_CLIENT_HANDSHAKE', 'response head too large'))
-        return
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk])
+      let parsed: ResponseHead | null
+      try {
+        parsed = readResponseHead(head)
+      } catch (err) {
+        return fail(err as Error)
       }
-      const { status, fields } = parseHead(head.subarray(0, end).toString('latin1'))
-      const rest = head.subarray(end + 4)
+      if (parsed === null) return
+      const { status, fields, rest } = parsed
       if (status !== 101) {
         // the refusal's body follows; collect it until the server closes (without onEnd, which
         // would reject with a handshake error before the refusal is reported)
@@ -159,19 +160,4 @@ export function injectWS (onUpgrade: (req: IncomingMessage, socket: Duplex, head
     clientSide.once('end', onEnd)
     onUpgrade(req, serverSide, Buffer.alloc(0))
   })
-}
-
-function parseHead (text: string): { status: number, fields: Record<string, string> } {
-  const lines = text.split('\r\n')
-  const status = Number(lines[0].split(' ')[1])
-  const fields: Record<string, string> = {}
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(':')
-    if (colon <= 0) continue
-    const name = lines[i].slice(0, colon).trim().toLowerCase()
-    const value = lines[i].slice(colon + 1).trim()
-    // repeated lines are one comma-separated list (RFC 7230 section 3.2.2)
-    fields[name] = name in fields ? `${fields[name]}, ${value}` : value
-  }
-  return { status, fields }
 }
