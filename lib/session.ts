@@ -279,12 +279,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
 
   // ---- holding messages while an async open handler runs (session/deliver.ts) ----
 
-  /** Hold incoming messages until `release` (while an async open handler runs). */
-  hold (): void {
-    if (this.held === null) this.held = []
-  }
-
-  /** Deliver held messages in order, then read on. */
+  /** Deliver the events held since the start (`hold: true`) in order, then read on. */
   release (): void {
     release(this)
   }
