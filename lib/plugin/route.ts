@@ -230,7 +230,8 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   if (websocket.protocols !== undefined || websocket.selectProtocol !== undefined) {
     const chosen = selectSubprotocol(offered, websocket.selectProtocol ?? websocket.protocols ?? [], request)
     if (chosen === false) {
-      if (offered.length > 0 && websocket.requireProtocol !== false) throw wsError('WS_ERR_HANDSHAKE_PROTOCOL', offered.join(', '))
+      // the count, not the names: apps that carry a token as a subprotocol would see it logged
+      if (offered.length > 0 && websocket.requireProtocol !== false) throw wsError('WS_ERR_HANDSHAKE_PROTOCOL', `none of the ${offered.length} offered is served here`)
     } else {
       protocol = chosen
     }
@@ -291,7 +292,8 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   server.emit('connection', ws, request.raw)
   // Messages arriving before the handler (or an async open) has settled are held, then delivered
   // in order; the bytes that came with the request (pending.head) were parsed before any read.
-  ws.log.debug({ url: request.url, protocol }, 'websocket open')
+  // the route, not request.url: a query string may carry a token
+  ws.log.debug({ route: request.routeOptions.url, protocol }, 'websocket open')
   let result: unknown
   try {
     result = state.handler !== null ? state.handler.call(fastify, ws, request) : websocket.open?.(ws, request)

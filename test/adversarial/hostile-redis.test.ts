@@ -32,7 +32,7 @@ async function startHostile (t: Test, mode: string, bytes = 0): Promise<Hostile 
   t.teardown(() => { child.kill('SIGKILL') })
   const events: Report[] = []
   createInterface({ input: child.stdout! }).on('line', line => events.push(JSON.parse(line) as Report))
-  await waitFor(() => events.some(e => e.event === 'listening'), 'the hostile server listening')
+  await waitFor(() => events.some(e => e.event === 'listening'), 'the hostile server listening', 30_000)
   const port = events[0].port as number
   return { url: `redis://127.0.0.1:${port}`, events, count: event => events.filter(e => e.event === event).length }
 }

@@ -170,9 +170,10 @@ t.test('subprotocols: server preference, selectProtocol, refusal with 400, requi
   t.equal(pref.protocol, 'chat.v2', 'the server\'s preference wins over the client\'s order')
   const sel = await openWs(server.ws('/select'), ['a', 'b', 'c'], { headers: { 'x-want': 'b' } })
   t.equal(sel.protocol, 'b')
-  const none = await refusedWs(server.ws('/pref'), ['chat.v9'])
+  const none = await refusedWs(server.ws('/pref'), ['chat.v9', 'token.s3cret'])
   t.equal(none.status, 400)
   t.match(JSON.parse(none.body), { code: 'WS_ERR_HANDSHAKE_PROTOCOL' })
+  t.notMatch(none.body, 's3cret', 'the refusal does not echo what was offered (a token may ride as a subprotocol)')
   const selNone = await refusedWs(server.ws('/select'), ['a'], { headers: { 'x-want': 'z' } })
   t.equal(selNone.status, 400)
   // ws (like browsers) fails a 101 without a subprotocol when it offered one: read it raw
