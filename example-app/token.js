@@ -4,6 +4,8 @@
 // A browser cannot set headers on a WebSocket handshake, so the page sends the token in the
 // query string (over TLS in production: query strings end up in access logs, hence short lives).
 const { createHmac, randomBytes, timingSafeEqual } = require('node:crypto')
+const fs = require('node:fs')
+const path = require('node:path')
 
 const MAX_TOKEN_LENGTH = 512
 
@@ -53,6 +55,46 @@ function createTokens (secret, ttlMs) {
   }
 }
 
+/** Shortest secret accepted from a file: 128 bits as hex. */
+const MIN_SECRET_LENGTH = 32
+
+/**
+ * The HMAC key kept in `file`, so that a restart of the demo does not log everyone out; created
+ * on first use (32 random bytes as hex, mode 0600, its folder 0700). Several processes starting
+ * at once agree on one key: each writes a file of its own and links it into place, which only
+ * the first can do (link fails if the name exists), and all then read the winner's.
+ * A file that others may read, or that holds too short a key, is refused rather than used.
+ *
+ * @param {string} file
+ * @returns {{ secret: string, created: boolean }}
+ */
+function secretFromFile (file) {
+  let created = false
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+    const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+    fs.writeFileSync(draft, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
+    try {
+      fs.linkSync(draft, file)
+      created = true
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err
+    } finally {
+      fs.unlinkSync(draft)
+    }
+  }
+  // permission bits mean little on Windows; elsewhere a key others can read signs their tokens too
+  const mode = fs.statSync(file).mode & 0o777
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    throw new Error(`${file} holds the session secret but others may read it (mode ${mode.toString(8)}): chmod 600 it, or delete it to have a new one made`)
+  }
+  const secret = fs.readFileSync(file, 'utf8').trim()
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new Error(`${file} holds a session secret of ${secret.length} characters, fewer than ${MIN_SECRET_LENGTH}: delete it to have a new one made`)
+  }
+  return { secret, created }
+}
+
 /** What the page shows for each refusal. */
 const REFUSALS = {
   missing: 'you are not logged in',
@@ -61,4 +103,4 @@ const REFUSALS = {
   expired: 'your session expired, log in again'
 }
 
-module.exports = { createTokens, REFUSALS }
+module.exports = { createTokens, secretFromFile, REFUSALS }
