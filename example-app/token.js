@@ -1,8 +1,9 @@
 'use strict'
 // Session tokens: base64url(JSON payload) + '.' + base64url(HMAC-SHA256(secret, payload part)).
 // Stateless, so any process holding the secret can check them; they expire on their own.
-// A browser cannot set headers on a WebSocket handshake, so the page sends the token in the
-// query string (over TLS in production: query strings end up in access logs, hence short lives).
+// A browser cannot set headers such as Authorization on a WebSocket handshake, but it does send
+// the subprotocols it offers: the page offers `chat.v1` and `token.<token>`, and the server picks
+// `chat.v1` (RFC 6455 section 4.2.2), so the token never appears in a URL, a log line or the 101.
 const { createHmac, randomBytes, timingSafeEqual } = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
@@ -55,6 +56,28 @@ function createTokens (secret, ttlMs) {
   }
 }
 
+/** The Sec-WebSocket-Protocol element carrying the token is this prefix and the token. */
+const TOKEN_PROTOCOL_PREFIX = 'token.'
+
+/** The subprotocols offered in a Sec-WebSocket-Protocol header (several lines count as one list). */
+function offeredProtocols (header) {
+  if (header === undefined) return []
+  const lines = Array.isArray(header) ? header : [header]
+  return lines.flatMap(line => line.split(',')).map(p => p.trim()).filter(p => p !== '')
+}
+
+/** The token offered as a subprotocol, or undefined. */
+function tokenFromProtocols (offered) {
+  const element = offered.find(p => p.startsWith(TOKEN_PROTOCOL_PREFIX))
+  return element === undefined ? undefined : element.slice(TOKEN_PROTOCOL_PREFIX.length)
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+function bearerToken (header) {
+  const m = typeof header === 'string' ? /^Bearer +(\S+)$/i.exec(header) : null
+  return m === null ? undefined : m[1]
+}
+
 /** Shortest secret accepted from a file: 128 bits as hex. */
 const MIN_SECRET_LENGTH = 32
 
@@ -103,4 +126,4 @@ const REFUSALS = {
   expired: 'your session expired, log in again'
 }
 
-module.exports = { createTokens, secretFromFile, REFUSALS }
+module.exports = { createTokens, secretFromFile, offeredProtocols, tokenFromProtocols, bearerToken, TOKEN_PROTOCOL_PREFIX, REFUSALS }

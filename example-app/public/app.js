@@ -1,11 +1,13 @@
 // The chat page: plain browser JavaScript and the browser's own WebSocket, subprotocol chat.v1.
-// Log in (POST /login) for a signed token, then open ws(s)://<this host>/chat/<room>?token=...
-// (browsers cannot set headers such as Authorization on a WebSocket handshake, hence the query
-// string). A dropped connection is retried with exponential backoff; a refused one is explained
+// Log in (POST /login) for a signed token, then open ws(s)://<this host>/chat/<room> offering the
+// subprotocols chat.v1 and token.<token>: browsers cannot set headers such as Authorization on a
+// WebSocket handshake, and a token in the URL would land in logs and history. The server picks
+// chat.v1. A dropped connection is retried with exponential backoff; a refused one is explained
 // by asking GET /api/check, since a browser's WebSocket never sees the HTTP status.
 'use strict'
 
 const PROTOCOL = 'chat.v1'
+const TOKEN_PREFIX = 'token.'
 const SESSION_KEY = 'chat.session'
 const BACKOFF_MIN_MS = 1000
 const BACKOFF_MAX_MS = 30_000
@@ -69,9 +71,9 @@ async function login (nickname, room) {
 function connect () {
   clearTimers()
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  const url = `${scheme}://${location.host}/chat/${encodeURIComponent(session.room)}?token=${encodeURIComponent(session.token)}`
+  const url = `${scheme}://${location.host}/chat/${encodeURIComponent(session.room)}`
   setStatus('connecting', 'connecting…')
-  const socket = new WebSocket(url, PROTOCOL)
+  const socket = new WebSocket(url, [PROTOCOL, TOKEN_PREFIX + session.token])
   ws = socket
   let opened = false
 
@@ -113,7 +115,7 @@ function connect () {
 async function explainRefusal () {
   let res
   try {
-    res = await fetch(`/api/check?token=${encodeURIComponent(session.token)}`)
+    res = await fetch('/api/check', { headers: { authorization: `Bearer ${session.token}` } })
   } catch {
     scheduleReconnect('the server cannot be reached')
     return

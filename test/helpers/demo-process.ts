@@ -88,7 +88,7 @@ export async function demoLogin (base: string, nickname: string): Promise<string
  */
 export function demoHandshake (base: string, token: string, room = 'lobby'): Promise<{ welcome: Record<string, unknown> } | { status: number, body: Record<string, unknown> | null }> {
   return new Promise((resolve, reject) => {
-    const client = new WS(`${base.replace('http', 'ws')}/chat/${room}?token=${encodeURIComponent(token)}`, 'chat.v1', { origin: base })
+    const client = new WS(`${base.replace('http', 'ws')}/chat/${room}`, ['chat.v1', `token.${token}`], { origin: base })
     client.on('error', reject)
     client.once('message', (data: Buffer) => {
       client.close()
