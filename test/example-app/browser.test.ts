@@ -92,6 +92,7 @@ t.test('two browser pages chat in one room over permessage-deflate, reconnect, a
   await ada.waitForFunction(() => [...document.querySelectorAll('#messages .text')].some(e => e.textContent?.startsWith('Hello Ada')))
   await say(ada, '<b>not bold</b>: nothing a user types is parsed as HTML ✓')
   await bob.waitForFunction(() => document.querySelectorAll('#messages .message').length === 3)
+  await ada.waitForFunction(() => document.querySelectorAll('#messages .message').length === 3) // her own echo may come later
   t.same(await messageTexts(bob), await messageTexts(ada), 'both pages show the same conversation')
   t.equal(await bob.$$eval('#messages b', els => els.length), 0, 'markup in a message stays text')
 
