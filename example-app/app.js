@@ -94,6 +94,11 @@ async function buildApp (options = {}) {
   })
   await app.register(fastifyStatic, { root: path.join(__dirname, 'public') })
 
+  // Fastify's own 404 logs and returns the URL, query string included; this says the path only
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'Not Found', message: `no route for ${req.method} ${req.url.split('?')[0]}` })
+  })
+
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Content-Type-Options', 'nosniff')
     reply.header('Content-Security-Policy', "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")

@@ -35,6 +35,9 @@ t.test('no token reaches the request log of the demo server, whatever the client
   t.equal(res.statusCode, 401, 'a token in the query string is not read')
   stale.terminate()
   t.equal((await fetch(`${demo.base}/?token=${bob}`)).status, 200)
+  const missing = await fetch(`${demo.base}/nowhere?token=${bob}`)
+  t.equal(missing.status, 404)
+  t.same(await missing.json(), { error: 'Not Found', message: 'no route for GET /nowhere' }, 'a 404 does not repeat the query string either')
   // a wrong subprotocol next to a good token: refused with 400 without listing the offer
   const wrong = new WS(`${wsBase}/chat/lobby`, ['chat.v2', `token.${bob}`], { origin: demo.base })
   wrong.on('error', () => {})
@@ -49,6 +52,7 @@ t.test('no token reaches the request log of the demo server, whatever the client
   t.ok(urls.includes('/chat/lobby'), 'the handshakes were logged')
   t.ok(urls.includes('/chat/lobby?token=[redacted]&room=x'), 'the stale request was logged with its token masked')
   t.ok(urls.includes('/?token=[redacted]'))
+  t.ok(urls.includes('/nowhere?token=[redacted]'))
   t.ok(lines.some(l => l.msg === 'joined'), 'and so was the join (trace level on)')
   for (const [name, token] of [['ada', ada], ['bob', bob]]) {
     const [payload, signature] = token.split('.')
