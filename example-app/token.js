@@ -122,7 +122,7 @@ function secretFromFile (file) {
 const REFUSALS = {
   missing: 'you are not logged in',
   malformed: 'your session is not valid, log in again',
-  'bad-signature': 'your session is not valid (the server may have restarted), log in again',
+  'bad-signature': 'your session is not valid (the server may have a new key), log in again',
   expired: 'your session expired, log in again'
 }
 
