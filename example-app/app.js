@@ -6,7 +6,7 @@ const path = require('node:path')
 const Fastify = require('fastify')
 const fastifyStatic = require('@fastify/static')
 const websocket = require('fastify-rfc6455')
-const { createTokens, REFUSALS } = require('./token')
+const { createTokens, offeredProtocols, tokenFromProtocols, bearerToken, REFUSALS } = require('./token')
 const { Rooms } = require('./room')
 const { parseClientMessage } = require('./protocol')
 
@@ -48,9 +48,31 @@ function sameOrigin (origin, req) {
   return (url.protocol === 'http:' || url.protocol === 'https:') && typeof host === 'string' && url.host === host.toLowerCase()
 }
 
+/**
+ * The request log's view of a request: Fastify's fields, with the value of any `token` query
+ * parameter masked. No token is read from a URL here, but a page loaded before tokens moved
+ * out of URLs (or a hand-made request) may still send one, and logs outlive sessions.
+ */
+function requestForLog (req) {
+  return {
+    method: req.method,
+    url: typeof req.url === 'string' ? req.url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]') : req.url,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort
+  }
+}
+
+/** `logger` with requestForLog as its request serializer (a caller's own serializers win). */
+function safeLogger (logger) {
+  if (logger === undefined || logger === false) return logger
+  const config = logger === true ? {} : logger
+  return { ...config, serializers: { req: requestForLog, ...config.serializers } }
+}
+
 async function buildApp (options = {}) {
   const opts = { ...defaults, ...options }
-  const app = Fastify({ logger: opts.logger })
+  const app = Fastify({ logger: safeLogger(opts.logger) })
   const tokens = createTokens(opts.secret, opts.tokenTtlMs)
   const rooms = new Rooms({ historySize: opts.historySize, maxRooms: opts.maxRooms })
   /** socket -> { nickname, room } */
@@ -71,6 +93,11 @@ async function buildApp (options = {}) {
     pubsub: opts.pubsub
   })
   await app.register(fastifyStatic, { root: path.join(__dirname, 'public') })
+
+  // Fastify's own 404 logs and returns the URL, query string included; this says the path only
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'Not Found', message: `no route for ${req.method} ${req.url.split('?')[0]}` })
+  })
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Content-Type-Options', 'nosniff')
@@ -101,11 +128,9 @@ async function buildApp (options = {}) {
   })
 
   // A browser's WebSocket cannot read the status of a refused handshake (it only sees a close
-  // with code 1006), so the page asks here why its token was refused.
-  app.get('/api/check', {
-    schema: { querystring: { type: 'object', properties: { token: { type: 'string' } } } }
-  }, async (req, reply) => {
-    const session = tokens.verify(req.query.token)
+  // with code 1006), so the page asks here why its token was refused (Authorization: Bearer).
+  app.get('/api/check', async (req, reply) => {
+    const session = tokens.verify(bearerToken(req.headers.authorization))
     if (!session.ok) return reply.code(401).send({ ok: false, reason: session.reason, message: REFUSALS[session.reason] })
     return { ok: true, nickname: session.nickname, expiresAt: session.expiresAt }
   })
@@ -114,12 +139,16 @@ async function buildApp (options = {}) {
     method: 'GET',
     url: '/chat/:room',
     schema: {
-      params: { type: 'object', properties: { room: { type: 'string', pattern: ROOM_PATTERN } } },
-      // browsers cannot set headers on a WebSocket handshake: the token comes in the query string
-      querystring: { type: 'object', properties: { token: { type: 'string' } } }
+      params: { type: 'object', properties: { room: { type: 'string', pattern: ROOM_PATTERN } } }
     },
     preHandler: async (req, reply) => {
-      const session = tokens.verify(req.query.token)
+      // the token comes as an offered subprotocol (token.js says why); a client offering
+      // subprotocols without chat.v1 is refused here, so that no error message lists the offer
+      const offered = offeredProtocols(req.headers['sec-websocket-protocol'])
+      if (offered.length > 0 && !offered.includes('chat.v1')) {
+        return reply.code(400).send({ error: 'Bad Request', message: 'offer the chat.v1 subprotocol' })
+      }
+      const session = tokens.verify(tokenFromProtocols(offered))
       if (!session.ok) {
         req.log.info({ reason: session.reason }, 'chat handshake refused')
         return reply.code(401).send({ error: 'Unauthorized', reason: session.reason, message: REFUSALS[session.reason] })

@@ -1,11 +1,23 @@
 'use strict'
 // `npm run demo`: the chat demo on its embedded defaults (in-process pub/sub, no Redis, no set-up).
-//   PORT (3000), HOST (127.0.0.1), SECRET (random per process: tokens die with the process),
-//   NODE_ENV=production for JSON logs.
+//   PORT (3000), HOST (127.0.0.1), NODE_ENV=production for JSON logs.
+//   SECRET: the key that signs session tokens. Unset, the key is kept in SECRET_FILE
+//   (example-app/.secret, git-ignored), made on first run with mode 0600, so that a restart does
+//   not log everyone out; delete that file to do so.
 //   REDIS_URL (unset: in-process pub/sub): e.g. redis://127.0.0.1:6379 to run several processes
 //   behind a load balancer sharing the rooms' messages through Redis (fastify-rfc6455's redisAdapter).
+const path = require('node:path')
 const { redisAdapter } = require('fastify-rfc6455')
 const { buildApp } = require('./app')
+const { secretFromFile } = require('./token')
+
+/** The key for session tokens and where it came from (for the log; never the key itself). */
+function sessionSecret () {
+  if (process.env.SECRET) return { secret: process.env.SECRET, from: 'SECRET' }
+  const file = path.resolve(process.env.SECRET_FILE || path.join(__dirname, '.secret'))
+  const { secret, created } = secretFromFile(file)
+  return { secret, from: created ? `${file} (made now)` : file }
+}
 
 function loggerOptions () {
   const pretty = process.env.NODE_ENV !== 'production' && process.stdout.isTTY === true
@@ -20,6 +32,7 @@ async function main () {
   const port = Number(process.env.PORT ?? 3000)
   const host = process.env.HOST ?? '127.0.0.1'
   const redisUrl = process.env.REDIS_URL
+  const { secret, from: secretFrom } = sessionSecret()
   // the adapter exists before the app (the plugin needs it); its log lines go to the app's logger
   let app = null
   const logger = {
@@ -28,7 +41,8 @@ async function main () {
     error: (obj, msg) => app?.log.error(obj, msg)
   }
   const pubsub = redisUrl ? redisAdapter({ url: redisUrl, logger }) : undefined
-  app = await buildApp({ logger: loggerOptions(), secret: process.env.SECRET, pubsub })
+  app = await buildApp({ logger: loggerOptions(), secret, pubsub })
+  app.log.info({ secretFrom }, 'session token key loaded')
 
   // Server settings that matter for WebSockets (README, "Production"): a connection that never
   // completes a request (connects and sends nothing, or half a request) is dropped within

@@ -1,11 +1,15 @@
 // The chat page: plain browser JavaScript and the browser's own WebSocket, subprotocol chat.v1.
-// Log in (POST /login) for a signed token, then open ws(s)://<this host>/chat/<room>?token=...
-// (browsers cannot set headers such as Authorization on a WebSocket handshake, hence the query
-// string). A dropped connection is retried with exponential backoff; a refused one is explained
-// by asking GET /api/check, since a browser's WebSocket never sees the HTTP status.
+// Log in (POST /login) for a signed token, then open ws(s)://<this host>/chat/<room> offering the
+// subprotocols chat.v1 and token.<token>: browsers cannot set headers such as Authorization on a
+// WebSocket handshake, and a token in the URL would land in logs and history. The server picks
+// chat.v1. A dropped connection is retried with exponential backoff (and jitter, so that a
+// restarted server is not met by every page at once) while the conversation stays on screen,
+// the status says it is reconnecting and the members are shown offline; a refused one is
+// explained by asking GET /api/check, since a browser's WebSocket never sees the HTTP status.
 'use strict'
 
 const PROTOCOL = 'chat.v1'
+const TOKEN_PREFIX = 'token.'
 const SESSION_KEY = 'chat.session'
 const BACKOFF_MIN_MS = 1000
 const BACKOFF_MAX_MS = 30_000
@@ -24,8 +28,10 @@ const ui = {
   messages: $('messages'),
   members: $('members'),
   memberCount: $('member-count'),
+  membersTitle: $('members-title'),
   composer: $('composer'),
-  text: $('text')
+  text: $('text'),
+  send: $('send')
 }
 
 /** { token, nickname, room, expiresAt } while logged in */
@@ -35,6 +41,9 @@ let attempt = 0
 let retryTimer = null
 let countdownTimer = null
 const members = new Set()
+/** the room whose conversation is on screen (kept across reconnects), and its messages' keys */
+let shownRoom = null
+const shownMessages = new Set()
 
 // ---- session ----
 
@@ -69,9 +78,10 @@ async function login (nickname, room) {
 function connect () {
   clearTimers()
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  const url = `${scheme}://${location.host}/chat/${encodeURIComponent(session.room)}?token=${encodeURIComponent(session.token)}`
-  setStatus('connecting', 'connecting…')
-  const socket = new WebSocket(url, PROTOCOL)
+  const url = `${scheme}://${location.host}/chat/${encodeURIComponent(session.room)}`
+  const again = shownRoom === session.room
+  setStatus(again ? 'reconnecting' : 'connecting', again ? 'reconnecting…' : 'connecting…')
+  const socket = new WebSocket(url, [PROTOCOL, TOKEN_PREFIX + session.token])
   ws = socket
   let opened = false
 
@@ -105,6 +115,7 @@ function connect () {
       1011: 'the server had an error'
     }[event.code] || `the connection closed (${event.code})`
     addSystemLine(`${why}`)
+    setOffline()
     scheduleReconnect(why)
   }
 }
@@ -113,7 +124,7 @@ function connect () {
 async function explainRefusal () {
   let res
   try {
-    res = await fetch(`/api/check?token=${encodeURIComponent(session.token)}`)
+    res = await fetch('/api/check', { headers: { authorization: `Bearer ${session.token}` } })
   } catch {
     scheduleReconnect('the server cannot be reached')
     return
@@ -136,7 +147,8 @@ function refuse (message) {
 
 function scheduleReconnect (why) {
   clearTimers()
-  const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt)
+  // 1, 2, 4 ... 30 s, each cut by up to a quarter at random: pages dropped together spread out
+  const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt) * (1 - Math.random() / 4)
   attempt++
   const due = Date.now() + delay
   const tick = () => {
@@ -160,6 +172,7 @@ function leave () {
   const socket = ws
   ws = null
   if (socket) socket.close(1000, 'left the room')
+  shownRoom = null
   setStatus('offline', 'not connected')
   showLogin(session?.nickname)
   saveSession(session && { ...session, room: null })
@@ -169,16 +182,26 @@ function leave () {
 
 function handle (msg) {
   switch (msg.type) {
-    case 'welcome':
+    case 'welcome': {
       attempt = 0
       hideNotice()
       showChat(msg.room, msg.you)
-      ui.messages.replaceChildren()
+      // a reconnect to the room on screen keeps its conversation and adds what it lacks from the
+      // history (messages sent while this page was away, if this server saw them); another room
+      // starts afresh
+      const again = shownRoom === msg.room
+      if (!again) {
+        ui.messages.replaceChildren()
+        shownMessages.clear()
+        shownRoom = msg.room
+      }
       for (const m of msg.history) addMessage(m)
+      if (again) addSystemLine('reconnected')
       members.clear()
       for (const m of msg.members) members.add(m)
-      renderMembers()
+      setLive(true)
       break
+    }
     case 'message':
       addMessage(msg)
       break
@@ -200,7 +223,15 @@ function handle (msg) {
 
 // ---- rendering (textContent only: nothing a user typed is parsed as HTML) ----
 
+/** Whether a message is on screen: ids count per server process, so the time and sender join it. */
+function messageKey (m) {
+  return `${m.id}|${m.at}|${m.from}`
+}
+
 function addMessage (m) {
+  const key = messageKey(m)
+  if (shownMessages.has(key)) return
+  shownMessages.add(key)
   const li = document.createElement('li')
   li.className = m.from === session?.nickname ? 'message mine' : 'message'
   const time = document.createElement('time')
@@ -231,15 +262,32 @@ function append (li) {
   if (atBottom) list.scrollTop = list.scrollHeight
 }
 
+/** Whether the room is live: while not, the members are shown offline (their last known list) and nothing can be sent. */
+let live = false
+
+function setLive (value) {
+  live = value
+  ui.chat.dataset.connection = value ? 'live' : 'reconnecting'
+  ui.send.disabled = !value
+  renderMembers()
+}
+
+function setOffline () {
+  if (live) setLive(false)
+}
+
 function renderMembers () {
   const sorted = [...members].sort((a, b) => a.localeCompare(b))
   ui.members.replaceChildren(...sorted.map(name => {
     const li = document.createElement('li')
     li.textContent = name
     li.style.setProperty('--hue', hue(name))
-    if (name === session?.nickname) li.className = 'me'
+    li.classList.toggle('me', name === session?.nickname)
+    li.classList.toggle('offline', !live)
+    if (!live) li.title = 'offline: reconnecting'
     return li
   }))
+  ui.membersTitle.textContent = live ? 'Online' : 'Offline'
   ui.memberCount.textContent = String(sorted.length)
 }
 
@@ -294,6 +342,7 @@ ui.login.addEventListener('submit', async event => {
     return
   }
   attempt = 0
+  shownRoom = null // joining from the form starts the room's conversation afresh
   connect()
 })
 

@@ -31,7 +31,7 @@ function text (i: number): string {
 t.test('1,000 messages sent quickly from one page arrive in order on every page of the room, over permessage-deflate', { timeout: 120_000, skip }, async t => {
   // the demo as users run it, in its own process; port 0 and the address read from its output
   const server = spawn(process.execPath, [path.join(__dirname, '..', '..', 'example-app', 'server.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'warn', SECRET: 'burst test' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

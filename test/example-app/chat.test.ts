@@ -60,7 +60,7 @@ async function start (t: Test, options: ChatAppOptions = {}): Promise<Server> {
     },
     async join (nickname, room = 'lobby', options = {}) {
       const token = await server.login(nickname)
-      const client = new WS(`${wsBase}/chat/${room}?token=${token}`, 'chat.v1', { origin: base, ...options })
+      const client = new WS(`${wsBase}/chat/${room}`, offer(token), { origin: base, ...options })
       t.teardown(() => client.terminate())
       return member(client)
     }
@@ -114,6 +114,11 @@ function refusal (url: string, options: WS.ClientOptions = {}, protocols: string
   })
 }
 
+/** The subprotocols a client offers: chat.v1 and its token (the page does the same). */
+function offer (token: string): string[] {
+  return ['chat.v1', `token.${token}`]
+}
+
 function sign (secret: string, payload: unknown): string {
   const part = Buffer.from(JSON.stringify(payload)).toString('base64url')
   return `${part}.${createHmac('sha256', secret).update(part).digest('base64url')}`
@@ -129,7 +134,7 @@ t.test('login validates the nickname with a schema and returns a token that /api
   t.equal(nickname, 'Zoë 2')
   t.ok(expiresAt > Date.now())
   t.match(token, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/, 'base64url(payload).base64url(HMAC-SHA256)')
-  const check = await fetch(`${base}/api/check?token=${token}`)
+  const check = await fetch(`${base}/api/check`, { headers: { authorization: `Bearer ${token}` } })
   t.same(await check.json(), { ok: true, nickname: 'Zoë 2', expiresAt })
 
   for (const bad of [{ nickname: '' }, { nickname: 'x'.repeat(25) }, { nickname: '<script>' }, { nickname: 'two  spaces' },
@@ -209,24 +214,25 @@ t.test('closing a socket unsubscribes it from its room', async t => {
 t.test('a missing, forged, malformed or expired token is refused with 401 before the upgrade', async t => {
   const secret = 'test secret'
   const { wsBase, base, app } = await start(t, { secret })
-  const url = (token: string): string => `${wsBase}/chat/lobby?token=${encodeURIComponent(token)}`
-  const cases: Array<[string, string, string]> = [
-    ['no token', `${wsBase}/chat/lobby`, 'missing'],
-    ['garbage', url('garbage'), 'malformed'],
-    ['another secret', url(sign('other secret', { n: 'ada', exp: Date.now() + 60_000 })), 'bad-signature'],
-    ['a tampered nickname', url(app.chat.tokens.sign('ada').token.replace(/^[^.]+/, Buffer.from('{"n":"root","exp":9e15}').toString('base64url'))), 'bad-signature'],
-    ['a payload that is not JSON', url(`${Buffer.from('nope').toString('base64url')}.${createHmac('sha256', secret).update(Buffer.from('nope').toString('base64url')).digest('base64url')}`), 'malformed'],
-    ['a payload without exp', url(sign(secret, { n: 'ada' })), 'malformed'],
-    ['an expired token', url(app.chat.tokens.sign('ada', Date.now() - 1000).token), 'expired'],
-    ['a token over 512 characters', url(`${'a'.repeat(600)}.b`), 'malformed']
+  // [name, subprotocols offered, reason, query string]
+  const cases: Array<[string, string[], string, string?]> = [
+    ['no token', ['chat.v1'], 'missing'],
+    ['garbage', offer('garbage'), 'malformed'],
+    ['another secret', offer(sign('other secret', { n: 'ada', exp: Date.now() + 60_000 })), 'bad-signature'],
+    ['a tampered nickname', offer(app.chat.tokens.sign('ada').token.replace(/^[^.]+/, Buffer.from('{"n":"root","exp":9e15}').toString('base64url'))), 'bad-signature'],
+    ['a payload that is not JSON', offer(`${Buffer.from('nope').toString('base64url')}.${createHmac('sha256', secret).update(Buffer.from('nope').toString('base64url')).digest('base64url')}`), 'malformed'],
+    ['a payload without exp', offer(sign(secret, { n: 'ada' })), 'malformed'],
+    ['an expired token', offer(app.chat.tokens.sign('ada', Date.now() - 1000).token), 'expired'],
+    ['a token over 512 characters', offer(`${'a'.repeat(600)}.b`), 'malformed'],
+    ['a good token in the query string (read from the subprotocols only)', ['chat.v1'], 'missing', `?token=${app.chat.tokens.sign('ada').token}`]
   ]
-  for (const [name, target, reason] of cases) {
-    const { status, body } = await refusal(target, { origin: base })
+  for (const [name, protocols, reason, query = ''] of cases) {
+    const { status, body } = await refusal(`${wsBase}/chat/lobby${query}`, { origin: base }, protocols)
     t.equal(status, 401, name)
     t.equal(body.reason, reason, `${name}: ${reason}`)
   }
   const expired = app.chat.tokens.sign('ada', Date.now() - 1000).token
-  const check = await fetch(`${base}/api/check?token=${expired}`)
+  const check = await fetch(`${base}/api/check`, { headers: { authorization: `Bearer ${expired}` } })
   t.equal(check.status, 401)
   t.same(await check.json(), { ok: false, reason: 'expired', message: 'your session expired, log in again' })
   t.equal(app.websocketClients.size, 0, 'no socket was opened')
@@ -235,14 +241,14 @@ t.test('a missing, forged, malformed or expired token is refused with 401 before
 t.test('a page of another origin is refused with 403; the same origin and non-browser clients are not', async t => {
   const { wsBase, base, login } = await start(t)
   const token = await login('ada')
-  const target = `${wsBase}/chat/lobby?token=${token}`
+  const target = `${wsBase}/chat/lobby`
   for (const origin of ['http://evil.example', 'https://127.0.0.1.evil.example', `ftp://127.0.0.1:${new URL(base).port}`, 'null', 'not a url']) {
-    t.equal((await refusal(target, { origin })).status, 403, origin)
+    t.equal((await refusal(target, { origin }, offer(token))).status, 403, origin)
   }
-  const same = await member(new WS(target, 'chat.v1', { origin: base.replace('http', 'HTTP') }))
+  const same = await member(new WS(target, offer(token), { origin: base.replace('http', 'HTTP') }))
   t.equal(same.welcome.you, 'ada', 'the page origin is accepted')
   same.client.close()
-  const cli = await member(new WS(target, 'chat.v1'))
+  const cli = await member(new WS(target, offer(token)))
   t.equal(cli.welcome.you, 'ada', 'a client without Origin (not a browser) is accepted')
   cli.client.close()
   t.equal(sameOrigin('http://a.example', { headers: {} }), false, 'no Host header: refused')
@@ -251,9 +257,9 @@ t.test('a page of another origin is refused with 403; the same origin and non-br
 t.test('bad rooms and unknown subprotocols are refused with 400', async t => {
   const { wsBase, base, login } = await start(t)
   const token = await login('ada')
-  t.equal((await refusal(`${wsBase}/chat/UPPER?token=${token}`, { origin: base })).status, 400)
-  t.equal((await refusal(`${wsBase}/chat/${'r'.repeat(33)}?token=${token}`, { origin: base })).status, 400)
-  t.equal((await refusal(`${wsBase}/chat/lobby?token=${token}`, { origin: base }, 'chat.v2')).status, 400)
+  t.equal((await refusal(`${wsBase}/chat/UPPER`, { origin: base }, offer(token))).status, 400)
+  t.equal((await refusal(`${wsBase}/chat/${'r'.repeat(33)}`, { origin: base }, offer(token))).status, 400)
+  t.equal((await refusal(`${wsBase}/chat/lobby`, { origin: base }, ['chat.v2', `token.${token}`])).status, 400)
 })
 
 t.test('an invalid message gets an error event back to its sender only', async t => {
@@ -371,6 +377,6 @@ t.test('the page and its assets are served with a same-origin content security p
     t.match(res.headers.get('content-security-policy'), "connect-src 'self'")
   }
   const token = await login('ada')
-  t.equal((await fetch(`${base}/chat/lobby?token=${token}`)).status, 426, 'a plain GET on the chat route asks for an upgrade')
+  t.equal((await fetch(`${base}/chat/lobby`, { headers: { 'sec-websocket-protocol': offer(token).join(', ') } })).status, 426, 'a plain GET on the chat route asks for an upgrade')
   t.equal((await fetch(`${base}/chat/lobby`)).status, 401, 'after the token check')
 })

@@ -21,7 +21,7 @@ async function instance (t: Test, url: string): Promise<{ app: ChatApp, base: st
 async function join (t: Test, base: string, nickname: string): Promise<{ client: WS, next: (type: string) => Promise<ChatEvent> }> {
   const res = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nickname }) })
   const { token } = await res.json() as { token: string }
-  const client = new WS(`${base.replace('http', 'ws')}/chat/lobby?token=${token}`, 'chat.v1', { origin: base })
+  const client = new WS(`${base.replace('http', 'ws')}/chat/lobby`, ['chat.v1', `token.${token}`], { origin: base })
   t.teardown(() => client.terminate())
   const events: ChatEvent[] = []
   client.on('message', (data: Buffer) => events.push(JSON.parse(data.toString()) as ChatEvent))

@@ -36,7 +36,7 @@ t.test('the demo server prints its URL, accepts SECRET-signed tokens and shuts d
   // a token made with the same SECRET elsewhere is accepted
   const payload = Buffer.from(JSON.stringify({ n: 'ops', exp: Date.now() + 60_000 })).toString('base64url')
   const token = `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`
-  const client = new WS(`${url.replace('http', 'ws')}chat/lobby?token=${token}`, 'chat.v1', { origin: url.slice(0, -1) })
+  const client = new WS(`${url.replace('http', 'ws')}chat/lobby`, ['chat.v1', `token.${token}`], { origin: url.slice(0, -1) })
   const [welcome] = await once(client, 'message') as [Buffer]
   t.match(JSON.parse(welcome.toString()), { type: 'welcome', you: 'ops' })
 
