@@ -53,7 +53,7 @@ export async function startPeer (t: Test, url: string, insecure = false): Promis
     command (cmd) { proc.child.send(cmd) },
     take (match, what, ms = 5000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${what} from the HTTP/2 peer in ${ms} ms; reports: ${JSON.stringify(reports)}\n${proc.output()}`)), ms)
+        const timer = setTimeout(() => reject(new Error(`no ${what} from the HTTP/2 peer in ${ms} ms; reports: ${JSON.stringify(reports, (k, v) => k === 'data' || k === 'body' ? `${String(v).length} chars` : v)}\n${proc.output()}`)), ms)
         const check = (): void => {
           const r = find(match)
           if (r === undefined) {

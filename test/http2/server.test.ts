@@ -149,3 +149,25 @@ t.test('many WebSockets on one session; app.close() closes each with 1001, then 
   await peer.take(r => r.ev === 'session-close', 'the session to close')
   t.equal(server.app.websocketClients.size, 0)
 })
+
+t.test("a GOAWAY from the peer leaves its open WebSockets running; the connection's end closes each (1006)", async t => {
+  const closes: number[] = []
+  const server = await startApp(t, app => {
+    app.get('/echo', {
+      websocket: {
+        message (socket, data, isBinary) { socket.send(data, { binary: isBinary }) },
+        close (_socket, code) { closes.push(code) }
+      }
+    })
+  }, H2C)
+  const peer = await startPeer(t, server.http(''))
+  await peer.open(1, '/echo')
+  await peer.open(2, '/echo')
+  peer.command({ op: 'goaway' })
+  peer.send(1, 'after goaway')
+  t.equal(await peer.message(1), 'after goaway', 'RFC 9113 section 6.8: streams already open go on')
+  peer.command({ op: 'exit' })
+  await waitFor(() => closes.length === 2)
+  t.same(closes, [1006, 1006], 'the TCP connection went: every WebSocket on it closes abnormally')
+  t.equal(server.app.websocketClients.size, 0)
+})
