@@ -8,7 +8,7 @@ import { wsError } from '../errors'
 import { WEBSOCKET_VERSION, type UpgradeRequestInfo } from './request'
 import type { HeaderEntries } from './response'
 import { parseSubprotocols } from './subprotocol'
-import { isToken, isValidHeaderValue } from './tokens'
+import { isToken, isValidHeaderValue, parseTokenList } from './tokens'
 
 /** HTTP/2 response headers as node:http2's `stream.respond()` takes them. */
 export type Http2ResponseHeaders = Record<string, string | string[] | number>
@@ -82,4 +82,67 @@ export function buildHttp2Accept (protocol?: string, extensions?: string, extraH
     headers[lower] = before === undefined ? (values.length === 1 ? values[0] : values) : [...[before].flat().map(String), ...values]
   }
   return headers
+}
+
+/**
+ * Request headers the client's extended CONNECT must not carry: connection-specific fields
+ * (RFC 9113 section 8.2.2), Host (`:authority` names it, section 8.3.1) and the RFC 6455 key
+ * (RFC 8441 section 5).
+ */
+const NOT_IN_HTTP2_REQUEST = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'host', 'sec-websocket-key'])
+
+/** Where an extended CONNECT goes: `:scheme`, `:authority` and `:path` (RFC 8441 section 5). */
+export interface ExtendedConnectTarget {
+  secure: boolean
+  /** host and port (the port only when not the scheme's default) */
+  authority: string
+  /** path and query */
+  path: string
+}
+
+/**
+ * The headers of an extended CONNECT opening a WebSocket on an HTTP/2 stream: the pseudo-headers
+ * RFC 8441 section 5 names, then the request headers RFC 6455 section 4.1 gives (version,
+ * subprotocols, extensions, origin, the caller's own), lower-cased, without those HTTP/2 forbids
+ * or that have no meaning over it. A Host among the caller's headers becomes `:authority`.
+ *
+ * @param headers what buildClientRequestHeaders() made for the same request
+ */
+export function buildExtendedConnectHeaders (target: ExtendedConnectTarget, headers: Readonly<Record<string, string | string[]>>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {
+    ':method': 'CONNECT',
+    ':protocol': 'websocket',
+    ':scheme': target.secure ? 'https' : 'http',
+    ':authority': target.authority,
+    ':path': target.path
+  }
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase()
+    if (lower === 'host') out[':authority'] = String(headers[name])
+    if (NOT_IN_HTTP2_REQUEST.has(lower)) continue
+    out[lower] = headers[name]
+  }
+  return out
+}
+
+/**
+ * Check the server's answer to an extended CONNECT: a 2xx accepts (RFC 8441 section 5, RFC
+ * 9110 section 9.3.6), then any Sec-WebSocket-Protocol must name exactly one of the subprotocols
+ * offered (RFC 6455 section 4.1 item 6). Extensions are returned raw for the negotiator.
+ *
+ * @throws WebSocketError WS_ERR_CLIENT_HANDSHAKE
+ */
+export function validateHttp2Accept (headers: IncomingHttpHeaders, offeredProtocols: readonly string[]): { protocol: string, extensions: string | undefined } {
+  const header = headers['sec-websocket-protocol']
+  let protocol = ''
+  if (header !== undefined) {
+    const chosen = parseTokenList(header)
+    if (chosen.length !== 1) throw wsError('WS_ERR_CLIENT_HANDSHAKE', 'Sec-WebSocket-Protocol must name exactly one subprotocol')
+    protocol = chosen[0]
+    if (!offeredProtocols.includes(protocol)) {
+      throw wsError('WS_ERR_CLIENT_HANDSHAKE', `server selected subprotocol ${JSON.stringify(protocol.slice(0, 64))}, which was not offered`)
+    }
+  }
+  const extensions = headers['sec-websocket-extensions']
+  return { protocol, extensions: Array.isArray(extensions) ? extensions.join(', ') : extensions }
 }

@@ -20,6 +20,7 @@ export interface Report {
   rstCode?: number
   enableConnectProtocol?: boolean
   message?: string
+  writableLength?: number
 }
 
 export interface H2Peer {
