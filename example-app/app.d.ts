@@ -19,6 +19,8 @@ export interface ChatAppOptions {
   closeTimeout?: number
   /** pub/sub adapter shared between processes (default: in-process) */
   pubsub?: PubSubAdapter
+  /** serve over https with HTTP/2 (and HTTP/1.1): the WebSockets go over HTTP/2 too */
+  https?: { key: string | Buffer, cert: string | Buffer }
   /** called with every socket that joined a room (tests and debugging) */
   onConnection?: (socket: WebSocket, request: FastifyRequest) => void
 }
@@ -37,4 +39,4 @@ export interface ChatApp extends FastifyInstance {
 }
 
 export function buildApp (options?: ChatAppOptions): Promise<ChatApp>
-export function sameOrigin (origin: string | undefined, request: { headers: { host?: string } }): boolean
+export function sameOrigin (origin: string | undefined, request: { headers: { host?: string, ':authority'?: string } }): boolean

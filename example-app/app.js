@@ -28,6 +28,9 @@ const defaults = {
   // is set); undefined: in-process. Messages then reach every process's subscribers; history,
   // members and message ids stay per process.
   pubsub: undefined,
+  // { key, cert }: serve over https with HTTP/2 (and HTTP/1.1 for clients without it); browsers
+  // then open the chat's WebSockets as streams of the page's connection (RFC 8441)
+  https: undefined,
   onConnection: undefined
 }
 
@@ -44,7 +47,8 @@ function sameOrigin (origin, req) {
   } catch {
     return false
   }
-  const host = req.headers.host
+  // HTTP/2 names the host in :authority
+  const host = req.headers.host ?? req.headers[':authority']
   return (url.protocol === 'http:' || url.protocol === 'https:') && typeof host === 'string' && url.host === host.toLowerCase()
 }
 
@@ -72,7 +76,9 @@ function safeLogger (logger) {
 
 async function buildApp (options = {}) {
   const opts = { ...defaults, ...options }
-  const app = Fastify({ logger: safeLogger(opts.logger) })
+  const app = Fastify(opts.https === undefined
+    ? { logger: safeLogger(opts.logger) }
+    : { logger: safeLogger(opts.logger), http2: true, https: { allowHTTP1: true, ...opts.https } })
   const tokens = createTokens(opts.secret, opts.tokenTtlMs)
   const rooms = new Rooms({ historySize: opts.historySize, maxRooms: opts.maxRooms })
   /** socket -> { nickname, room } */

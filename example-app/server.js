@@ -6,7 +6,10 @@
 //   not log everyone out; delete that file to do so.
 //   REDIS_URL (unset: in-process pub/sub): e.g. redis://127.0.0.1:6379 to run several processes
 //   behind a load balancer sharing the rooms' messages through Redis (fastify-rfc6455's redisAdapter).
+//   HTTPS_KEY, HTTPS_CERT (unset: plain http): PEM files to serve over https with HTTP/2, where
+//   browsers open the chat's WebSockets as streams of the page's connection (RFC 8441).
 const path = require('node:path')
+const { readFileSync } = require('node:fs')
 const { redisAdapter } = require('fastify-rfc6455')
 const { buildApp } = require('./app')
 const { secretFromFile } = require('./token')
@@ -41,7 +44,10 @@ async function main () {
     error: (obj, msg) => app?.log.error(obj, msg)
   }
   const pubsub = redisUrl ? redisAdapter({ url: redisUrl, logger }) : undefined
-  app = await buildApp({ logger: loggerOptions(), secret, pubsub })
+  const https = process.env.HTTPS_KEY && process.env.HTTPS_CERT
+    ? { key: readFileSync(process.env.HTTPS_KEY), cert: readFileSync(process.env.HTTPS_CERT) }
+    : undefined
+  app = await buildApp({ logger: loggerOptions(), secret, pubsub, https })
   app.log.info({ secretFrom }, 'session token key loaded')
 
   // Server settings that matter for WebSockets (README, "Production"): a connection that never
@@ -50,7 +56,8 @@ async function main () {
   // upgraded. Fastify's own options (connectionTimeout, requestTimeout, keepAliveTimeout,
   // http: { headersTimeout }) set the same; these are set here, on the server buildApp made.
   const server = app.server
-  server.setTimeout(10_000) // Fastify's connectionTimeout: a connection silent this long is destroyed
+  // on HTTP/2 this idle timeout would apply to a whole connection, its WebSockets included
+  if (https === undefined) server.setTimeout(10_000) // Fastify's connectionTimeout: a connection silent this long is destroyed
   server.headersTimeout = 5_000 // the request head, whatever trickles in (slowloris)
   server.requestTimeout = 10_000 // a whole request, body included
   server.keepAliveTimeout = 5_000 // an idle keep-alive connection between requests
@@ -74,7 +81,7 @@ async function main () {
   await app.listen({ port, host })
   const shown = host.includes(':') ? `[${host}]` : host
   // printed plainly too, so the URL is easy to spot (and to parse) whatever the log format
-  process.stdout.write(`\nchat demo: http://${shown}:${app.server.address().port}/\n\n`)
+  process.stdout.write(`\nchat demo: http${https === undefined ? '' : 's'}://${shown}:${app.server.address().port}/\n\n`)
 }
 
 main().catch(err => {

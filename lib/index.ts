@@ -11,6 +11,8 @@ import { createUpgradeListener, markUpgrade, checkServerTimeouts, type UpgradeSt
 import { injectWS, type InjectWSContext, type InjectWSHooks } from './plugin/inject'
 import { mapWsServerOptions, compatOptionError, type MappedWsOptions } from './plugin/ws-options'
 import { WebSocketServer } from './plugin/server'
+import { Http2Upgrades, isHttp2Server } from './plugin/http2'
+import { kRoute } from './plugin/route'
 import { wsError } from './errors'
 import { compileOriginPolicy } from './handshake/origin'
 import { MemoryBudget } from './budget'
@@ -63,8 +65,16 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
     log: fastify.log
   }
   const onUpgrade = createUpgradeListener(upgradeState)
+  // an http2 server (`http2: true`): WebSockets over HTTP/2 streams too (RFC 8441)
+  const http2 = isHttp2Server(server) ? new Http2Upgrades(server, upgradeState) : null
 
   fastify.addHook('onRoute', createOnRoute(shared))
+  if (http2 !== null) {
+    // the setting is advertised once there is a WebSocket route (createOnRoute marked it)
+    fastify.addHook('onRoute', route => {
+      if ((route.config as { [kRoute]?: unknown } | undefined)?.[kRoute] !== undefined) http2.enable()
+    })
+  }
   allowRoutesWithoutHandler(fastify)
   fastify.addHook('onRequest', refuseUpgradeToPlainRoute)
 
@@ -100,6 +110,8 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   fastify.addHook('preClose', async () => {
     stopAccepting()
     if (opts.preClose == null) await closeAll(shared.clients, shared.options.closeTimeout)
+    // then the HTTP/2 sessions they ran on (GOAWAY; Node before 24 leaves them open otherwise)
+    http2?.closeSessions()
   })
   if (opts.preClose != null) fastify.addHook('preClose', opts.preClose)
   fastify.addHook('onClose', async () => {
@@ -107,6 +119,7 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
       s.removeListener('upgrade', onUpgrade)
       s.removeListener('upgrade', markUpgrade)
     }
+    http2?.detach()
     server[kInstalled] = false
     await topics.close()
   })

@@ -1,5 +1,6 @@
 // connect(): open a client WebSocket over ws:// or wss://, optionally through an HTTP CONNECT
-// proxy and across redirects, and resolve with the same WebSocket class the server uses.
+// proxy and across redirects, and resolve with the same WebSocket class the server uses. With
+// `http2`, the opening goes over an HTTP/2 stream first (http2.ts, RFC 8441).
 //
 // The HTTP exchange goes through node:http's ClientRequest with the 'upgrade' event rather than
 // a request writer of our own: Node's parser already bounds the response head (size and header
@@ -18,6 +19,7 @@ import { sessionOf } from '../session'
 import { clientContext } from '../client-context'
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options'
 import { openTunnel } from './proxy'
+import { Http2Opening } from './http2'
 import { handshakeRefusal } from './refusal'
 import { basicAuthorization, isRedirect, parseWebSocketUrl, redirectTarget, sameOrigin, type WebSocketTarget } from './url'
 
@@ -43,7 +45,9 @@ export function connect (url: string | URL, options: ClientOptions = {}): Promis
       reject(err)
       return
     }
-    new Opening(settings, resolve, reject).start(target)
+    const http1 = (): void => new Opening(settings, resolve, reject).start(target)
+    if (settings.http2 === false) http1()
+    else new Http2Opening(settings, target, settings.http2 === true ? null : settings.http2, resolve, reject, http1).start()
   })
 }
 

@@ -1,5 +1,6 @@
 // connect() options: public types, defaults and validation, resolved once per connect() call.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import type { ClientHttp2Session } from 'node:http2'
 import type { ConnectionOptions } from '../engine/connection-options'
 import { integerIn, invalidOption, positive } from '../engine/option-checks'
 import { buildClientRequestHeaders } from '../handshake/client'
@@ -38,6 +39,12 @@ export interface ClientOptions extends ClientTlsOptions,
   perMessageDeflate?: boolean | DeflateOptions
   /** read into one buffer shared by every connection (default true; see the plugin's option) */
   sharedReads?: boolean
+  /**
+   * open the WebSocket on an HTTP/2 stream (RFC 8441): `true` for a connection of its own
+   * (falling back to HTTP/1.1 where the server has no WebSockets over HTTP/2), or a
+   * ClientHttp2Session (node:http2 `connect()`) to share
+   */
+  http2?: boolean | ClientHttp2Session
 }
 
 /** Everything connect() needs, validated. */
@@ -58,6 +65,7 @@ export interface ResolvedClientOptions {
   /** extension negotiation: permessage-deflate when asked for, else none */
   extensions: ClientExtensions
   sharedReads: boolean
+  http2: boolean | ClientHttp2Session
 }
 
 const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'pfx', 'rejectUnauthorized', 'servername', 'checkServerIdentity',
@@ -82,6 +90,11 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
   // refuse bad header values and subprotocols now, before any connection is opened (the
   // request headers are rebuilt with a fresh key for every attempt)
   buildClientRequestHeaders({ key: 'x', protocols, headers: options.headers, origin: options.origin })
+  const http2 = options.http2 ?? false
+  if (typeof http2 !== 'boolean' && (typeof http2 !== 'object' || http2 === null || typeof http2.request !== 'function')) {
+    throw invalidOption('http2 must be a boolean or a ClientHttp2Session')
+  }
+  if (http2 !== false && options.proxy !== undefined) throw invalidOption('http2 and proxy cannot be combined')
   const tls: Record<string, unknown> = {}
   for (const key of TLS_KEYS) if (options[key] !== undefined) tls[key] = options[key]
   return {
@@ -108,6 +121,7 @@ export function resolveClientOptions (options: ClientOptions): ResolvedClientOpt
     maxBackpressure: shared.maxBackpressure,
     backpressurePolicy: shared.backpressurePolicy,
     sharedReads: options.sharedReads !== false,
+    http2,
     extensions: options.perMessageDeflate === undefined || options.perMessageDeflate === false
       ? noExtensions
       : deflateExtensions(options.perMessageDeflate === true ? {} : options.perMessageDeflate)

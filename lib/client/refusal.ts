@@ -11,7 +11,7 @@ export interface HandshakeRefusal extends WebSocketError {
   readonly headers: IncomingHttpHeaders
 }
 
-export function handshakeRefusal (code: WebSocketErrorCode, detail: string, res: IncomingMessage): HandshakeRefusal {
+export function handshakeRefusal (code: WebSocketErrorCode, detail: string, res: Pick<IncomingMessage, 'statusCode' | 'headers'>): HandshakeRefusal {
   const err = wsError(code, detail)
   // statusCode is declared readonly for the library's own handshake errors; a refusal fills it
   // in from the response (it is a plain writable field at runtime)

@@ -22,6 +22,8 @@ import type { WebSocketServer } from './server'
 import { checkRouteKeys, verifyClientAllows, refuseVerified, beginSocket, remember } from './compat'
 import { buildSocketContext } from './route-context'
 import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
+import { validateExtendedConnect, buildHttp2Accept } from '../handshake/http2'
+import { acceptHttp2Stream, emitHttp2Headers } from './http2'
 import type { Topics } from '../pubsub/topics'
 
 export const kRoute = Symbol('fastify-rfc6455.route')
@@ -180,7 +182,7 @@ function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: Fa
   }
   let info
   try {
-    info = validateUpgradeRequest(raw.method, raw.headers)
+    info = pending.http2 === true ? validateExtendedConnect(raw.headers) : validateUpgradeRequest(raw.method, raw.headers)
   } catch (err) {
     // RFC 6455 section 4.4: tell the client which version we speak
     if (err instanceof WebSocketError && err.code === 'WS_ERR_HANDSHAKE_VERSION') reply.header('Sec-WebSocket-Version', '13')
@@ -261,19 +263,26 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
       extensions = agreed.header
     }
   }
-  let response = buildSwitchingProtocols(computeAccept(key), protocol || undefined, extensions || undefined, extra)
   const server = state.shared.server
-  if (server.listenerCount('headers') > 0) {
-    // ws's 'headers' event: listeners may add lines to the 101 before it is written
-    const lines = response.toString('latin1').split('\r\n').slice(0, -2)
-    server.emit('headers', lines, request.raw)
-    response = Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1')
-  }
-
-  reply.hijack()
-  claimSocket(pending, reply.raw)
   const socket = pending.socket
-  socket.write(response)
+  if (pending.http2 === true) {
+    // RFC 8441 section 5: a 200, no Sec-WebSocket-Accept
+    let headers = buildHttp2Accept(protocol || undefined, extensions || undefined, extra)
+    if (server.listenerCount('headers') > 0) headers = emitHttp2Headers(server, headers, request.raw)
+    reply.hijack()
+    acceptHttp2Stream(pending, headers)
+  } else {
+    let response = buildSwitchingProtocols(computeAccept(key), protocol || undefined, extensions || undefined, extra)
+    if (server.listenerCount('headers') > 0) {
+      // ws's 'headers' event: listeners may add lines to the 101 before it is written
+      const lines = response.toString('latin1').split('\r\n').slice(0, -2)
+      server.emit('headers', lines, request.raw)
+      response = Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1')
+    }
+    reply.hijack()
+    claimSocket(pending, reply.raw)
+    socket.write(response)
+  }
   const context = { fastify, request, reply }
   beginSocket(context)
   const ws = new WebSocket(socket, {
@@ -287,7 +296,7 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     maxPendingAutoPongs: options.maxPendingAutoPongs,
     dropExcessPongs: options.backpressurePolicy === 'drop',
     deflate
-  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads, url: request.url })
+  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads && pending.http2 !== true, url: request.url })
   remember(ws, context)
   server.emit('connection', ws, request.raw)
   // Messages arriving before the handler (or an async open) has settled are held, then delivered

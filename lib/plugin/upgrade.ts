@@ -27,6 +27,8 @@ export interface PendingUpgrade {
   timedOut: boolean
   /** Fastify routing has started: a ServerResponse of ours is bound to the socket */
   routed: boolean
+  /** an extended CONNECT on an HTTP/2 stream (RFC 8441, http2.ts): `socket` is the stream */
+  http2?: boolean
 }
 
 export type UpgradeRequest = IncomingMessage & { [kUpgrade]?: PendingUpgrade }
