@@ -33,6 +33,9 @@ const specs = {
   WS_ERR_MEMORY_BUDGET: { message: 'The process-wide memory budget is exhausted', closeCode: 1013, statusCode: 503 },
   WS_ERR_HANDLER: { message: 'Error thrown by a WebSocket handler', closeCode: 1011 },
   WS_ERR_DEFLATE: { message: 'An outgoing message could not be compressed', closeCode: 1011 },
+  WS_ERR_MESSAGE_NOT_JSON: { message: 'Text message is not JSON (a route with a message schema)', closeCode: 1007 },
+  WS_ERR_MESSAGE_SCHEMA: { message: "Message does not match the route's schema", closeCode: 1008 },
+  WS_ERR_SEND_SCHEMA: { message: "Value could not be sent against the route's send schema" },
 
   // local API misuse
   WS_ERR_NOT_OPEN: { message: 'WebSocket is not open' },

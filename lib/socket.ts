@@ -46,6 +46,16 @@ export interface SocketContext {
   onClosed? (socket: WebSocket, code: number): void
   /** the plugin's topics, for subscribe/publish (null on client sockets) */
   pubsub?: TopicRegistry | null
+  /** a route's message schemas (plugin/message-schema.ts): text in is decoded, values out encoded */
+  codec?: MessageCodec | null
+}
+
+/** Turns text messages into values and values into text, for routes with message schemas. */
+export interface MessageCodec {
+  /** a text message's value for handlers and listeners, or kRejected when it dealt with the message itself */
+  decode (socket: WebSocket, data: Buffer): unknown
+  /** the text to send for a value that is neither a string nor binary data; throws when it cannot */
+  encode (value: unknown): string
 }
 
 export interface PublishOptions {
@@ -155,6 +165,9 @@ export class WebSocket extends EventEmitter {
       options = undefined
     }
     const session = this[kSession]
+    // a route with message schemas sends other values as JSON (thrown errors: WS_ERR_SEND_SCHEMA)
+    const codec = session.ctx.codec
+    if (codec != null && typeof data !== 'string' && !isBinaryData(data)) data = codec.encode(data)
     const conn = session.conn
     if (conn.readyState !== OPEN) {
       if (cb !== undefined) process.nextTick(cb, wsError('WS_ERR_NOT_OPEN'))
@@ -300,6 +313,10 @@ export interface WebSocket {
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set()
+
+function isBinaryData (data: unknown): boolean {
+  return Buffer.isBuffer(data) || data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+}
 
 export function toBuffer (data: WebSocketData): Buffer {
   if (typeof data === 'string') return Buffer.from(data)

@@ -7,3 +7,6 @@ export const kSession: unique symbol = Symbol('fastify-rfc6455.session')
 
 /** On a stream: the Session that owns it, which the shared listeners (transport.ts) call. */
 export const kStreamOwner: unique symbol = Symbol('fastify-rfc6455.streamOwner')
+
+/** What a SocketContext's `codec.decode` returns for a message it dealt with itself (refused): nothing is delivered. */
+export const kRejected: unique symbol = Symbol('fastify-rfc6455.rejected')

@@ -26,11 +26,13 @@ const ROUTE_KEYS: Record<keyof WebSocketRouteOptions, true> = {
   protocols: true,
   selectProtocol: true,
   requireProtocol: true,
+  schema: true,
+  validateSend: true,
+  invalidMessage: true,
   ...SHARED_OPTION_KEYS
 }
 
 const ROUTE_HINTS: Record<string, string> = {
-  schema: 'declare schema on the route itself, beside websocket',
   requireOrigin: 'use allowedOrigins: [...origins]',
   origins: 'use allowedOrigins: [...origins]',
   handler: 'declare the handler on the route, or use websocket: { open (socket, request) {} }',

@@ -25,6 +25,7 @@ import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
 import { validateExtendedConnect, buildHttp2Accept } from '../handshake/http2'
 import { acceptHttp2Stream, emitHttp2Headers } from './http2'
 import type { Topics } from '../pubsub/topics'
+import { planMessageSchema, type MessageSchemaOptions, type RouteCodec } from './message-schema'
 
 export const kRoute = Symbol('fastify-rfc6455.route')
 
@@ -35,7 +36,7 @@ export interface WebSocketRouteHandlers<Req = FastifyRequest> extends SocketHand
   error? (socket: WebSocket, error: unknown): unknown
 }
 
-export interface WebSocketRouteOptions<Req = FastifyRequest> extends WebSocketRouteHandlers<Req>, WebSocketSharedOptions {
+export interface WebSocketRouteOptions<Req = FastifyRequest> extends WebSocketRouteHandlers<Req>, WebSocketSharedOptions, MessageSchemaOptions {
   /** subprotocols this route speaks, most preferred first */
   protocols?: string[]
   /** choose the subprotocol yourself: return one of `offered`, or false for none */
@@ -79,6 +80,8 @@ interface RouteState {
   originAllowed: ((origin: string | undefined, req: unknown) => boolean | Promise<boolean>) | null
   ctx: SocketContext
   shared: PluginShared
+  /** the route's message schemas (websocket.schema), or null */
+  codec: RouteCodec | null
 }
 
 type MarkedConfig = { [kRoute]?: RouteState }
@@ -88,8 +91,8 @@ export function routeStateOf (request: FastifyRequest): RouteState | undefined {
 }
 
 /** The `onRoute` hook: turn `websocket: true | {...}` routes into WebSocket routes. */
-export function createOnRoute (shared: PluginShared): (route: RouteOptions & { websocket?: unknown, wsHandler?: unknown }) => void {
-  return function onRoute (route): void {
+export function createOnRoute (shared: PluginShared): (this: FastifyInstance, route: RouteOptions & { websocket?: unknown, wsHandler?: unknown }) => void {
+  return function onRoute (this: FastifyInstance, route): void {
     const spec = route.websocket
     // @fastify/websocket's wsHandler: a (socket, request) handler beside the route's HTTP handler
     const wsHandler = route.wsHandler
@@ -128,7 +131,16 @@ export function createOnRoute (shared: PluginShared): (route: RouteOptions & { w
         ? shared.originAllowed
         : options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
       ctx: buildSocketContext(websocket, options, shared),
-      shared
+      shared,
+      codec: planMessageSchema(websocket, route.url)
+    }
+    const codec = state.codec
+    if (codec !== null) {
+      state.ctx.codec = codec
+      codec.ctx = state.ctx
+      // compiled once: at onReady if Fastify has the route's compilers by then, else at its first upgrade
+      const info = { method: 'GET', url: route.url, validatorCompiler: route.validatorCompiler, serializerCompiler: route.serializerCompiler }
+      this.addHook('onReady', async function (this: FastifyInstance) { codec.compileEarly(this, info) })
     }
     route.config = { ...(route.config as object), [kRoute]: state }
     route.handler = websocketRouteHandler
@@ -226,6 +238,7 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     reply.hijack()
     return
   }
+  state.codec?.compileLate(request, reply)
   const websocket = state.websocket
   let protocol = ''
   const handleProtocols = state.shared.handleProtocols

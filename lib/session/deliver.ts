@@ -7,6 +7,7 @@ import type { SocketHandlers } from '../socket'
 import { READ_HELD } from '../reading'
 import { toBinaryType } from '../event-target'
 import { isPromiseLike } from '../engine/promise-like'
+import { kRejected } from '../symbols'
 
 /** kinds of held events; each takes three slots: kind, payload, isBinary */
 export const HELD_MESSAGE = 0
@@ -22,6 +23,18 @@ export function deliver (session: Session, data: Buffer, isBinary: boolean): voi
   const socket = session.socket
   const h = ctx.handlers
   try {
+    // a route with message schemas: text reaches handlers and listeners as its validated value
+    const codec = ctx.codec
+    if (codec != null && !isBinary) {
+      const value = codec.decode(socket, data)
+      if (value === kRejected) return
+      if (h?.message !== undefined) {
+        const result = (h.message as (s: typeof socket, v: unknown, b: boolean) => unknown)(socket, value, false)
+        if (isPromiseLike(result)) result.then(undefined, (err: unknown) => ctx.onHandlerError(socket, err))
+      }
+      socket.emit('message', value, false)
+      return
+    }
     if (h?.message !== undefined) {
       const result = h.message(socket, data, isBinary)
       if (isPromiseLike(result)) result.then(undefined, (err: unknown) => ctx.onHandlerError(socket, err))
