@@ -82,7 +82,7 @@ t.test('unknown plugin options and non-function handlers are refused at registra
 
 t.test('unknown keys in a route\'s websocket object are refused when the route is declared', async t => {
   for (const [spec, message] of [
-    [{ schema: {} }, /"schema".*declare schema on the route itself/],
+    [{ schema: { body: {} } }, /unknown key "body" in websocket.schema/],
     [{ requireOrigin: true }, /"requireOrigin".*allowedOrigins/],
     [{ opne () {} }, /"opne".*known keys: open, message/]
   ] as const) {
