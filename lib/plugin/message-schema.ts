@@ -108,10 +108,18 @@ export function planMessageSchema (spec: MessageSchemaOptions, url: string): Rou
 const holder: { value: unknown } = { value: undefined }
 const PARENT = { parentData: holder, parentDataProperty: 'value' }
 
-/** Run a Fastify validator: the (possibly coerced) value, or the error text. */
-function check (validate: Validate, value: unknown): { ok: true, value: unknown } | { ok: false, error: string } {
+/** What `check` returns for a value that failed; the error text is in `failure.error`. */
+const FAILED = Symbol('failed')
+const failure = { error: '' }
+
+/**
+ * Run a Fastify validator: the (possibly coerced or replaced) value, or FAILED with the error
+ * text in `failure.error`. Allocates nothing on the way through (one call per message).
+ */
+function check (validate: Validate, value: unknown): unknown {
   let ret
   if (validate.schemaEnv !== undefined) {
+    // ajv: it may replace a root value only through its parent
     holder.value = value
     ret = (validate as (data: unknown, ctx: unknown) => unknown)(value, PARENT) as ReturnType<Validate>
     value = holder.value
@@ -119,13 +127,20 @@ function check (validate: Validate, value: unknown): { ok: true, value: unknown 
   } else {
     ret = validate(value)
   }
-  if (ret === false) return { ok: false, error: describe(validate.errors) }
+  if (ret === true) return value
+  if (ret === false) {
+    failure.error = describe(validate.errors)
+    return FAILED
+  }
   if (isPromiseLike(ret)) throw wsError('WS_ERR_INVALID_OPTION', 'asynchronous validators ($async schemas) are not supported for WebSocket messages')
   if (typeof ret === 'object' && ret !== null) {
-    if (ret.error !== undefined && ret.error !== null) return { ok: false, error: describe(ret.error) }
+    if (ret.error !== undefined && ret.error !== null) {
+      failure.error = describe(ret.error)
+      return FAILED
+    }
     if ('value' in ret) value = ret.value
   }
-  return { ok: true, value }
+  return value
 }
 
 /** The first validation error, as Fastify words a body's (`message/text must be string`). */
@@ -199,9 +214,9 @@ export class RouteCodec implements MessageCodec {
       return this.reject(socket, wsError('WS_ERR_MESSAGE_NOT_JSON', undefined, err), 'message is not JSON', data)
     }
     if (this.validate === null) return value
-    const result = check(this.validate, value)
-    if (result.ok) return result.value
-    return this.reject(socket, wsError('WS_ERR_MESSAGE_SCHEMA', result.error), result.error, data)
+    value = check(this.validate, value)
+    if (value !== FAILED) return value
+    return this.reject(socket, wsError('WS_ERR_MESSAGE_SCHEMA', failure.error), failure.error, data)
   }
 
   binary (socket: WebSocket, data: Buffer): unknown {
@@ -222,9 +237,8 @@ export class RouteCodec implements MessageCodec {
 
   encode (value: unknown): string {
     if (this.validateOut !== null) {
-      const result = check(this.validateOut, value)
-      if (!result.ok) throw wsError('WS_ERR_SEND_SCHEMA', result.error.replace(/^message/, 'value'))
-      value = result.value
+      value = check(this.validateOut, value)
+      if (value === FAILED) throw wsError('WS_ERR_SEND_SCHEMA', failure.error.replace(/^message/, 'value'))
     }
     let text: unknown
     try {
