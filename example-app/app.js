@@ -8,7 +8,7 @@ const fastifyStatic = require('@fastify/static')
 const websocket = require('fastify-rfc6455')
 const { createTokens, offeredProtocols, tokenFromProtocols, bearerToken, REFUSALS } = require('./token')
 const { Rooms } = require('./room')
-const { parseClientMessage } = require('./protocol')
+const { clientMessageSchema, invalidMessageEvent } = require('./protocol')
 
 const NICKNAME_PATTERN = '^[\\p{L}\\p{N}_.-]+( [\\p{L}\\p{N}_.-]+)*$'
 const ROOM_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}$'
@@ -172,22 +172,30 @@ async function buildApp (options = {}) {
         sessions.set(socket, { nickname, room })
         socket.subscribe(room.topic)
         const first = room.join(nickname)
-        socket.send(JSON.stringify({ type: 'welcome', room: room.name, you: nickname, members: room.members(), history: room.history }))
+        socket.send({ type: 'welcome', room: room.name, you: nickname, members: room.members(), history: room.history })
         // everyone else in the room learns of the newcomer
         if (first) socket.publish(room.topic, JSON.stringify({ type: 'join', nickname, at: Date.now() }))
         socket.log.info({ nickname, room: room.name, extensions: socket.extensions }, 'joined')
         opts.onConnection?.(socket, req)
       },
 
-      message (socket, data, isBinary) {
+      // each text message is parsed and validated against the schema before `message` sees it
+      schema: { message: clientMessageSchema },
+
+      // not JSON, or not the schema: only the sender hears about its mistake (instead of the
+      // close, 1007 or 1008, a route without this handler answers with); nothing is broadcast
+      invalidMessage (socket, error) {
+        socket.send(invalidMessageEvent(error.code === 'WS_ERR_MESSAGE_NOT_JSON' ? 'not JSON' : error.message.slice(error.message.indexOf(': ') + 2)))
+      },
+
+      // binary messages skip the schema and come here
+      binary (socket) {
+        socket.send(invalidMessageEvent('chat.v1 speaks JSON text messages, not binary'))
+      },
+
+      message (socket, msg) {
         const session = sessions.get(socket)
-        const parsed = parseClientMessage(data, isBinary)
-        if (!parsed.ok) {
-          // only the sender hears about its mistake; nothing is broadcast
-          socket.send(JSON.stringify({ type: 'error', error: 'invalid-message', message: parsed.message }))
-          return
-        }
-        const event = { type: 'message', id: ++nextMessageId, from: session.nickname, text: parsed.text, at: Date.now() }
+        const event = { type: 'message', id: ++nextMessageId, from: session.nickname, text: msg.text, at: Date.now() }
         session.room.remember(event)
         app.websocketPublish(session.room.topic, JSON.stringify(event))
       },

@@ -9,6 +9,7 @@ import type {
 import type { WebSocket, WebSocketData } from './socket'
 import type { PublishOptions } from './pubsub/topics'
 import type { WebSocketRouteOptions } from './plugin/route'
+import type { WebSocketMessageSchema } from './plugin/message-schema'
 import type { InjectWSOptions, InjectWSHooks } from './plugin/inject'
 import type { WebSocketServer } from './plugin/server'
 
@@ -74,11 +75,12 @@ declare module 'fastify' {
     route<
       RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
       ContextConfig = ContextConfigDefault,
-      const SchemaCompiler extends FastifySchema = FastifySchema
+      const SchemaCompiler extends FastifySchema = FastifySchema,
+      const MessageSchema extends WebSocketMessageSchema | undefined = undefined
     >(opts: Omit<RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>, 'websocket'> & {
       method: HTTPMethods | HTTPMethods[]
       url: string
-      websocket: WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>>
+      websocket: WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>, TypeProvider, MessageSchema>
       handler?: RouteHandlerMethod<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>
     }): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>
   }
@@ -123,10 +125,10 @@ declare module 'fastify' {
     ): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>
     /** A handler object: the optional third argument serves plain HTTP GETs. */
     <RouteGeneric extends RouteGenericInterface = RouteGenericInterface, ContextConfig = ContextConfigDefault,
-      const SchemaCompiler extends FastifySchema = FastifySchema>(
+      const SchemaCompiler extends FastifySchema = FastifySchema, const MessageSchema extends WebSocketMessageSchema | undefined = undefined>(
       path: string,
-      opts: RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger> & {
-        websocket: WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>>
+      opts: Omit<RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>, 'websocket'> & {
+        websocket: WebSocketRouteOptions<WebSocketRequest<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>, TypeProvider, MessageSchema>
       },
       handler?: RouteHandlerMethod<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>
     ): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>

@@ -35,6 +35,7 @@ const specs = {
   WS_ERR_DEFLATE: { message: 'An outgoing message could not be compressed', closeCode: 1011 },
   WS_ERR_MESSAGE_NOT_JSON: { message: 'Text message is not JSON (a route with a message schema)', closeCode: 1007 },
   WS_ERR_MESSAGE_SCHEMA: { message: "Message does not match the route's schema", closeCode: 1008 },
+  WS_ERR_MESSAGE_BINARY: { message: 'Binary message on a route with a message schema and no binary handler', closeCode: 1003 },
   WS_ERR_SEND_SCHEMA: { message: "Value could not be sent against the route's send schema" },
 
   // local API misuse

@@ -168,6 +168,7 @@ export type { SendOptions, SendCallback, PingCallback, WebSocketData, Backpressu
 export { WebSocketError, errorCodes, type WebSocketErrorCode } from './errors'
 export type { WebSocketPluginOptions, WebSocketSharedOptions, HeartbeatOptions, AllowedOrigins } from './plugin/options'
 export type { WebSocketRouteOptions, WebSocketRouteHandlers, WebSocketHandler } from './plugin/route'
+export type { SchemaWebSocket, WebSocketMessageSchema, MessageOf, SendOf } from './plugin/message-schema'
 // @fastify/websocket's type names
 export type { WebSocketHandler as WebsocketHandler, WebSocketRouteOptions as WebsocketRouteOptions } from './plugin/route'
 export type { WebSocketPluginOptions as WebsocketPluginOptions } from './plugin/options'

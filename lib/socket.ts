@@ -54,6 +54,8 @@ export interface SocketContext {
 export interface MessageCodec {
   /** a text message's value for handlers and listeners, or kRejected when it dealt with the message itself */
   decode (socket: WebSocket, data: Buffer): unknown
+  /** a binary message, to the route's binary handler: `data` for the listeners, or kRejected */
+  binary (socket: WebSocket, data: Buffer): unknown
   /** the text to send for a value that is neither a string nor binary data; throws when it cannot */
   encode (value: unknown): string
 }

@@ -18,7 +18,9 @@ const SERVERS = {
   ceiling: { echo: 'ceiling.js', env: {}, about: 'node:net, handshake + unmask + re-frame, no validation, one write per data event' },
   ours: { echo: 'ours.js', broadcast: 'broadcast-ours.js', env: {}, about: 'fastify-rfc6455 (dist/bin/echo.js)' },
   'ws-deflate': { echo: 'ws.js', env: { WS_DEFLATE: '1' }, about: 'ws with perMessageDeflate: true (ws defaults)' },
-  'ours-deflate': { echo: 'ours.js', args: ['--deflate'], env: {}, about: 'fastify-rfc6455 with perMessageDeflate: true' }
+  'ours-deflate': { echo: 'ours.js', args: ['--deflate'], env: {}, about: 'fastify-rfc6455 with perMessageDeflate: true' },
+  'ours-json-hand': { echo: 'json-ours.js', args: ['--validate', 'hand'], env: {}, about: 'fastify-rfc6455, JSON echo: JSON.parse + hand-written checks + JSON.stringify (baseline of echo-json)' },
+  'ours-json-schema': { echo: 'json-ours.js', args: ['--validate', 'schema'], env: {}, about: 'fastify-rfc6455, JSON echo: websocket.schema (Fastify ajv in, fast-json-stringify out)' }
 }
 
 /**

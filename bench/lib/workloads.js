@@ -126,6 +126,23 @@ const WORKLOADS = [
     }
   },
   {
+    // message schemas: the same 200-byte JSON echo validated by the route's schema or by hand
+    id: 'echo-json',
+    title: 'echo 200 B JSON, validated: route schema vs hand-written checks, 100 conns x 16 pipelined',
+    unit: 'msgs/s',
+    better: 'higher',
+    baseline: 'ours-json-hand',
+    servers: ['ours-json-hand', 'ours-json-schema'],
+    async measure ({ server, p }) {
+      const r = await runJsload(['--json', '-c', String(p.conns), '-P', '16', '-s', '200', '-d', String(p.d), '-w', String(p.w), '-S', String(server.pid), server.url], p.d + p.w + 60)
+      const extra = pick(r.json, ['lat_p50_us', 'lat_p99_us', 'server_cpu_pct', 'cpu_self_pct'])
+      // the server's CPU per echo: what validation costs, whether or not the generator kept it busy
+      const msgs = r.json?.msgs_per_s
+      extra.server_cpu_us_per_msg = msgs > 0 && extra.server_cpu_pct != null ? Math.round(extra.server_cpu_pct / 100 / msgs * 1e9) / 1000 : null
+      return { value: msgs ?? null, extra, error: r.error, generator: 'jsload' }
+    }
+  },
+  {
     id: 'jsload-crosscheck',
     title: 'jsload cross-check: echo 32 B, 100 conns (compare with wsload echo-32b-p1)',
     unit: 'msgs/s',

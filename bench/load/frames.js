@@ -55,4 +55,16 @@ function deflatePayload (payload) {
 
 const closeFrame = clientFrame(0x8, Buffer.from([0x03, 0xe8])) // 1000 normal closure
 
-module.exports = { clientFrame, repeated, payloadOf, deflatePayload, closeFrame }
+/**
+ * A chat message of exactly `size` bytes, as JSON: {"type":"say","room":"lobby","text":"..."}
+ * (bench/servers/json-ours.js validates and echoes it byte for byte).
+ */
+function jsonPayloadOf (size) {
+  const empty = JSON.stringify({ type: 'say', room: 'lobby', text: '' })
+  if (size < empty.length) throw new Error(`--json needs a size of at least ${empty.length}`)
+  const words = 'the quick brown fox jumps over the lazy dog '
+  const text = words.repeat(Math.ceil((size - empty.length) / words.length)).slice(0, size - empty.length)
+  return Buffer.from(JSON.stringify({ type: 'say', room: 'lobby', text }))
+}
+
+module.exports = { clientFrame, repeated, payloadOf, jsonPayloadOf, deflatePayload, closeFrame }

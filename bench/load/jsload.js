@@ -9,6 +9,7 @@
 //   node bench/load/jsload.js -m idle -c 10000 -a 4 -d 5 -S PID URL            RSS per idle connection
 //   --deflate (echo): offer permessage-deflate; client_no_context_takeover and send one
 //   pre-compressed frame per message (echoes are counted, not inflated).
+//   --json (echo): the text payload is a JSON chat message of exactly -s bytes (frames.js jsonPayloadOf).
 // Exit status: 0 when no error was counted, 1 otherwise, 2 for usage errors.
 const fs = require('node:fs')
 const { parseArgs } = require('node:util')
@@ -41,7 +42,8 @@ function parseCli (argv) {
       rate: { type: 'string', short: 'r', default: '2000' },
       'source-ips': { type: 'string', short: 'a', default: '1' },
       'server-pid': { type: 'string', short: 'S' },
-      deflate: { type: 'boolean', default: false }
+      deflate: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false }
     }
   })
   if (positionals.length !== 1) throw new Error('expected one ws://127.0.0.1:PORT/ URL')
@@ -66,7 +68,8 @@ function parseCli (argv) {
     rate: Number(values.rate),
     sourceIps: Math.max(1, Number(values['source-ips'])),
     serverPid: values['server-pid'] === undefined ? null : Number(values['server-pid']),
-    deflate: values.deflate
+    deflate: values.deflate,
+    json: values.json
   }
 }
 

@@ -3,7 +3,7 @@
 // `ctl.start()` once connected, and returns a partial result that jsload.js merges across threads.
 const { performance } = require('node:perf_hooks')
 const { FrameReader, openConnection, HandshakeError } = require('./connection')
-const { clientFrame, repeated, payloadOf, deflatePayload, closeFrame } = require('./frames')
+const { clientFrame, repeated, payloadOf, jsonPayloadOf, deflatePayload, closeFrame } = require('./frames')
 const { Histogram } = require('./histogram')
 
 const CLOSE_GRACE_MS = 2000
@@ -83,7 +83,7 @@ function timeline (opts, onMeasure) {
 async function runEcho (opts, ctl) {
   const errors = newErrors()
   const opcode = opts.binary ? 2 : 1
-  const payload = payloadOf(opts.size, opts.binary)
+  const payload = opts.json ? jsonPayloadOf(opts.size) : payloadOf(opts.size, opts.binary)
   const frame = clientFrame(opcode, opts.deflate ? deflatePayload(payload) : payload, opts.deflate)
   const P = opts.pipeline
   const batch = repeated(frame, P)

@@ -29,6 +29,7 @@ const ROUTE_KEYS: Record<keyof WebSocketRouteOptions, true> = {
   schema: true,
   validateSend: true,
   invalidMessage: true,
+  binary: true,
   ...SHARED_OPTION_KEYS
 }
 

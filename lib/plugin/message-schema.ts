@@ -4,12 +4,14 @@
 // (fast-json-stringify unless set otherwise). Both are compiled once per route: at `onReady`
 // when Fastify has a compiler for the route then, else (Fastify builds its default ajv lazily)
 // at the route's first upgrade, through the request's and reply's public compile methods.
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify'
+import type {
+  FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySerializerCompiler, FastifyTypeProvider
+} from 'fastify'
 import { wsError, type WebSocketError } from '../errors'
 import { OPEN } from '../engine/constants'
 import { isPromiseLike } from '../engine/promise-like'
 import { kRejected } from '../symbols'
-import type { MessageCodec, SocketContext, WebSocket } from '../socket'
+import type { MessageCodec, SocketContext, WebSocket, WebSocketData, SendOptions, SendCallback, WebSocketEventListeners } from '../socket'
 
 /** The schemas of a route's messages: JSON Schemas, or schemas of the route's type provider (TypeBox...). */
 export interface WebSocketMessageSchema {
@@ -24,7 +26,50 @@ export interface MessageSchemaOptions {
   schema?: WebSocketMessageSchema
   validateSend?: boolean
   invalidMessage? (socket: WebSocket, error: WebSocketError, raw: Buffer): unknown
+  binary? (socket: WebSocket, data: Buffer): unknown
 }
+
+// ---- types: what the route's type provider makes of its schemas ----
+
+// as Fastify's CallValidatorTypeProvider / CallSerializerTypeProvider (not exported from its entry point)
+type Validated<TP extends FastifyTypeProvider, S> = (TP & { schema: S })['validator']
+type Serialized<TP extends FastifyTypeProvider, S> = (TP & { schema: S })['serializer']
+
+/** A text message's value on a route with `schema` (unknown without a type provider), or Buffer on a route without. */
+export type MessageOf<TP extends FastifyTypeProvider, S> = [S] extends [undefined]
+  ? Buffer
+  : S extends { message: infer M } ? Validated<TP, M> : unknown
+
+/** What `send()` takes besides strings and binary data on a route with `schema.send`. */
+export type SendOf<TP extends FastifyTypeProvider, S> = S extends { send: infer O } ? Serialized<TP, O> : unknown
+
+/** The message handler's arguments: on a route with a schema only text arrives there, as its value (binary goes to `binary`). */
+export type MessageArgs<In> = [In] extends [Buffer] ? [data: Buffer, isBinary: boolean] : [data: In, isBinary: false]
+
+/** A 'message' listener's arguments: on a route with a schema, text as its value and binary untouched; checking `isBinary` narrows `data`. */
+export type MessageListenerArgs<In> = [In] extends [Buffer]
+  ? [data: Buffer, isBinary: boolean]
+  : [data: In, isBinary: false] | [data: Buffer, isBinary: true]
+
+type AnyListener = (...args: never[]) => void
+type OtherEvents = Exclude<keyof WebSocketEventListeners, 'message'>
+
+/** The socket of a route with message schemas: `send()` takes `Out` values, 'message' listeners get `In`. */
+export interface SchemaWebSocket<In = unknown, Out = unknown> extends WebSocket {
+  send (data: Out | WebSocketData, options?: SendOptions | SendCallback, cb?: SendCallback): boolean
+  on (event: 'message', listener: (...args: MessageListenerArgs<In>) => void): this
+  on<E extends OtherEvents> (event: E, listener: WebSocketEventListeners[E]): this
+  on (event: string | symbol, listener: AnyListener): this
+  once (event: 'message', listener: (...args: MessageListenerArgs<In>) => void): this
+  once<E extends OtherEvents> (event: E, listener: WebSocketEventListeners[E]): this
+  once (event: string | symbol, listener: AnyListener): this
+  addListener (event: 'message', listener: (...args: MessageListenerArgs<In>) => void): this
+  addListener<E extends OtherEvents> (event: E, listener: WebSocketEventListeners[E]): this
+  addListener (event: string | symbol, listener: AnyListener): this
+}
+
+/** The socket handlers get: WebSocket, or a SchemaWebSocket typed by the schemas. */
+export type SocketOf<TP extends FastifyTypeProvider, S> = [S] extends [undefined] ? WebSocket : SchemaWebSocket<MessageOf<TP, S>, SendOf<TP, S>>
 
 /** What a compiled validator may be (Fastify's contract: ajv's boolean and `errors`, or `{ value }` / `{ error }`). */
 type Validate = ReturnType<FastifySchemaCompiler<unknown>> & { schemaEnv?: unknown }
@@ -37,8 +82,8 @@ interface RouteInfo { method: string, url: string, validatorCompiler?: unknown, 
 export function planMessageSchema (spec: MessageSchemaOptions, url: string): RouteCodec | null {
   const schema = spec.schema
   if (schema === undefined) {
-    if (spec.validateSend !== undefined || spec.invalidMessage !== undefined) {
-      throw wsError('WS_ERR_INVALID_OPTION', `validateSend and invalidMessage on ${url} need websocket.schema`)
+    if (spec.validateSend !== undefined || spec.invalidMessage !== undefined || spec.binary !== undefined) {
+      throw wsError('WS_ERR_INVALID_OPTION', `validateSend, invalidMessage and binary on ${url} need websocket.schema (without it, message gets binary messages)`)
     }
     return null
   }
@@ -52,10 +97,10 @@ export function planMessageSchema (spec: MessageSchemaOptions, url: string): Rou
       throw wsError('WS_ERR_INVALID_OPTION', `websocket.schema.${key} on ${url} must be a schema object`)
     }
   }
-  if (spec.invalidMessage !== undefined && typeof spec.invalidMessage !== 'function') {
-    throw wsError('WS_ERR_INVALID_OPTION', `invalidMessage on ${url} must be a function (socket, error, raw)`)
+  for (const key of ['invalidMessage', 'binary'] as const) {
+    if (spec[key] !== undefined && typeof spec[key] !== 'function') throw wsError('WS_ERR_INVALID_OPTION', `${key} on ${url} must be a function`)
   }
-  return new RouteCodec(schema, spec.validateSend === true, spec.invalidMessage)
+  return new RouteCodec(schema, spec.validateSend === true, spec.invalidMessage, spec.binary)
 }
 
 // one holder for every validation: ajv may replace a root value (coerceTypes, defaults) only
@@ -63,10 +108,18 @@ export function planMessageSchema (spec: MessageSchemaOptions, url: string): Rou
 const holder: { value: unknown } = { value: undefined }
 const PARENT = { parentData: holder, parentDataProperty: 'value' }
 
-/** Run a Fastify validator: the (possibly coerced) value, or the error text. */
-function check (validate: Validate, value: unknown): { ok: true, value: unknown } | { ok: false, error: string } {
+/** What `check` returns for a value that failed; the error text is in `failure.error`. */
+const FAILED = Symbol('failed')
+const failure = { error: '' }
+
+/**
+ * Run a Fastify validator: the (possibly coerced or replaced) value, or FAILED with the error
+ * text in `failure.error`. Allocates nothing on the way through (one call per message).
+ */
+function check (validate: Validate, value: unknown): unknown {
   let ret
   if (validate.schemaEnv !== undefined) {
+    // ajv: it may replace a root value only through its parent
     holder.value = value
     ret = (validate as (data: unknown, ctx: unknown) => unknown)(value, PARENT) as ReturnType<Validate>
     value = holder.value
@@ -74,13 +127,20 @@ function check (validate: Validate, value: unknown): { ok: true, value: unknown 
   } else {
     ret = validate(value)
   }
-  if (ret === false) return { ok: false, error: describe(validate.errors) }
+  if (ret === true) return value
+  if (ret === false) {
+    failure.error = describe(validate.errors)
+    return FAILED
+  }
   if (isPromiseLike(ret)) throw wsError('WS_ERR_INVALID_OPTION', 'asynchronous validators ($async schemas) are not supported for WebSocket messages')
   if (typeof ret === 'object' && ret !== null) {
-    if (ret.error !== undefined && ret.error !== null) return { ok: false, error: describe(ret.error) }
+    if (ret.error !== undefined && ret.error !== null) {
+      failure.error = describe(ret.error)
+      return FAILED
+    }
     if ('value' in ret) value = ret.value
   }
-  return { ok: true, value }
+  return value
 }
 
 /** The first validation error, as Fastify words a body's (`message/text must be string`). */
@@ -113,7 +173,7 @@ export class RouteCodec implements MessageCodec {
   ctx: SocketContext | null = null
 
   constructor (private readonly schema: WebSocketMessageSchema, private readonly validateSend: boolean,
-    private readonly invalidMessage: MessageSchemaOptions['invalidMessage']) {}
+    private readonly invalidMessage: MessageSchemaOptions['invalidMessage'], private readonly onBinary: MessageSchemaOptions['binary']) {}
 
   /** Compile with the compilers Fastify has for the route now (at onReady); false when one is not built yet. */
   compileEarly (fastify: FastifyInstance, route: RouteInfo): boolean {
@@ -154,16 +214,31 @@ export class RouteCodec implements MessageCodec {
       return this.reject(socket, wsError('WS_ERR_MESSAGE_NOT_JSON', undefined, err), 'message is not JSON', data)
     }
     if (this.validate === null) return value
-    const result = check(this.validate, value)
-    if (result.ok) return result.value
-    return this.reject(socket, wsError('WS_ERR_MESSAGE_SCHEMA', result.error), result.error, data)
+    value = check(this.validate, value)
+    if (value !== FAILED) return value
+    return this.reject(socket, wsError('WS_ERR_MESSAGE_SCHEMA', failure.error), failure.error, data)
+  }
+
+  binary (socket: WebSocket, data: Buffer): unknown {
+    if (socket.readyState !== OPEN) return kRejected
+    const handler = this.onBinary
+    if (handler !== undefined) {
+      const result = handler(socket, data)
+      if (isPromiseLike(result)) result.then(undefined, (err: unknown) => this.ctx?.onHandlerError(socket, err))
+    } else if (socket.listenerCount('message') === 0) {
+      // RFC 6455 section 7.4.1: 1003, data of a type the endpoint cannot accept (nobody here takes binary)
+      const error = wsError('WS_ERR_MESSAGE_BINARY')
+      socket.close(error.closeCode, 'binary messages not accepted')
+      this.ctx?.onProtocolError(socket, error)
+      return kRejected
+    }
+    return data
   }
 
   encode (value: unknown): string {
     if (this.validateOut !== null) {
-      const result = check(this.validateOut, value)
-      if (!result.ok) throw wsError('WS_ERR_SEND_SCHEMA', result.error.replace(/^message/, 'value'))
-      value = result.value
+      value = check(this.validateOut, value)
+      if (value === FAILED) throw wsError('WS_ERR_SEND_SCHEMA', failure.error.replace(/^message/, 'value'))
     }
     let text: unknown
     try {

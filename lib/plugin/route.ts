@@ -3,7 +3,9 @@
 // checks the origin, selects the subprotocol, writes the 101 and hands the socket to a
 // WebSocket; for a plain GET it runs the route's own `handler` or answers 426.
 import type { MemoryBudget } from '../budget'
-import type { FastifyInstance, FastifyReply, FastifyRequest, RequestGenericInterface, RouteOptions } from 'fastify'
+import type {
+  FastifyInstance, FastifyReply, FastifyRequest, FastifyTypeProvider, FastifyTypeProviderDefault, RequestGenericInterface, RouteOptions
+} from 'fastify'
 import { wsError, WebSocketError } from '../errors'
 import { validateUpgradeRequest, isUpgradeRequest } from '../handshake/request'
 import { hasToken } from '../handshake/tokens'
@@ -14,7 +16,7 @@ import { buildSwitchingProtocols } from '../handshake/response'
 import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../handshake/extensions'
 import { PerMessageDeflate } from '../engine/deflate'
 import { isPromiseLike } from '../engine/promise-like'
-import { WebSocket, type SocketContext, type SocketHandlers } from '../socket'
+import { WebSocket, type SocketContext } from '../socket'
 import { sessionOf } from '../session'
 import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions, type WebSocketErrorHandler } from './options'
 import { compatOptionError, type VerifyClient, type WsServerOptions } from './ws-options'
@@ -25,18 +27,37 @@ import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
 import { validateExtendedConnect, buildHttp2Accept } from '../handshake/http2'
 import { acceptHttp2Stream, emitHttp2Headers } from './http2'
 import type { Topics } from '../pubsub/topics'
-import { planMessageSchema, type MessageSchemaOptions, type RouteCodec } from './message-schema'
+import {
+  planMessageSchema, type RouteCodec, type WebSocketMessageSchema, type MessageArgs, type MessageOf, type SocketOf
+} from './message-schema'
 
 export const kRoute = Symbol('fastify-rfc6455.route')
 
-export interface WebSocketRouteHandlers<Req = FastifyRequest> extends SocketHandlers {
+/** A route's handlers; `Socket` and `In` follow its message schemas (WebSocket and Buffer without). */
+export interface WebSocketRouteHandlers<Req = FastifyRequest, Socket extends WebSocket = WebSocket, In = Buffer> {
   /** the socket is open; messages arriving meanwhile are held until a returned promise settles */
-  open? (socket: WebSocket, request: Req): unknown
+  open? (socket: Socket, request: Req): unknown
+  /** a message: a Buffer (text as UTF-8), or on a route with `schema` the validated value of a text message */
+  message? (socket: Socket, ...args: MessageArgs<In>): unknown
+  close? (socket: Socket, code: number, reason: Buffer): unknown
+  drain? (socket: Socket): unknown
+  ping? (socket: Socket, data: Buffer): unknown
+  pong? (socket: Socket, data: Buffer): unknown
   /** an error thrown by a handler, or a protocol error of this socket */
-  error? (socket: WebSocket, error: unknown): unknown
+  error? (socket: Socket, error: unknown): unknown
 }
 
-export interface WebSocketRouteOptions<Req = FastifyRequest> extends WebSocketRouteHandlers<Req>, WebSocketSharedOptions, MessageSchemaOptions {
+export interface WebSocketRouteOptions<Req = FastifyRequest, TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+  Schema extends WebSocketMessageSchema | undefined = undefined>
+  extends WebSocketRouteHandlers<Req, SocketOf<TypeProvider, Schema>, MessageOf<TypeProvider, Schema>>, WebSocketSharedOptions {
+  /** JSON Schemas (or the type provider's) of the messages: `message` validates what arrives, `send` serializes what `send(value)` sends */
+  schema?: Schema
+  /** validate values given to `send()` against `schema.send` too (for development; default false) */
+  validateSend?: boolean
+  /** a text message that is not JSON or fails `schema.message`: replaces the close (1007, 1008) */
+  invalidMessage? (socket: SocketOf<TypeProvider, Schema>, error: WebSocketError, raw: Buffer): unknown
+  /** on a route with `schema`: binary messages, untouched (without it and without 'message' listeners they close 1003) */
+  binary? (socket: SocketOf<TypeProvider, Schema>, data: Buffer): unknown
   /** subprotocols this route speaks, most preferred first */
   protocols?: string[]
   /** choose the subprotocol yourself: return one of `offered`, or false for none */

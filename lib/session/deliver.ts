@@ -24,15 +24,17 @@ export function deliver (session: Session, data: Buffer, isBinary: boolean): voi
   const h = ctx.handlers
   try {
     // a route with message schemas: text reaches handlers and listeners as its validated value
+    // (binary untouched, to the route's binary handler instead of its message handler)
     const codec = ctx.codec
-    if (codec != null && !isBinary) {
-      const value = codec.decode(socket, data)
+    if (codec != null) {
+      const value = isBinary ? codec.binary(socket, data) : codec.decode(socket, data)
       if (value === kRejected) return
-      if (h?.message !== undefined) {
+      if (!isBinary && h?.message !== undefined) {
         const result = (h.message as (s: typeof socket, v: unknown, b: boolean) => unknown)(socket, value, false)
         if (isPromiseLike(result)) result.then(undefined, (err: unknown) => ctx.onHandlerError(socket, err))
       }
-      socket.emit('message', value, false)
+      const type = session.binaryType
+      socket.emit('message', isBinary && type !== 'nodebuffer' ? toBinaryType(data, type) : value, isBinary)
       return
     }
     if (h?.message !== undefined) {

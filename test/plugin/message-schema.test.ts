@@ -32,23 +32,37 @@ const Chat = {
   ]
 }
 
-t.test('a handler object gets each valid text message as its parsed value; binary passes through untouched', async t => {
+t.test('a handler object gets each valid text message as its parsed value; binary passes through untouched to binary()', async t => {
   const seen: unknown[] = []
   const server = await startApp(t, app => {
     app.get('/chat', {
       websocket: {
         schema: { message: Chat },
         message (socket, data, isBinary) {
-          seen.push(isBinary ? ['binary', Buffer.isBuffer(data) && data.toString('hex')] : data)
-          socket.send(isBinary ? data as Buffer : `got ${(data as unknown as { type: string }).type}`)
+          seen.push(data)
+          socket.send(`got ${(data as { type: string }).type} ${String(isBinary)}`)
+        },
+        binary (socket, data) {
+          seen.push(['binary', data.toString('hex')])
+          socket.send(data)
         }
       }
     })
   })
   const out = await runClient(t, server.ws('/chat'), [text({ type: 'join', room: 'a' }), { binary: Buffer.from('not json {').toString('base64') }, text({ type: 'say', text: 'hi' })], 3)
   t.same(seen, [{ type: 'join', room: 'a' }, ['binary', Buffer.from('not json {').toString('hex')], { type: 'say', text: 'hi' }])
-  t.same(out.received, [{ text: 'got join' }, { binary: Buffer.from('not json {').toString('base64') }, { text: 'got say' }])
+  t.same(out.received, [{ text: 'got join false' }, { binary: Buffer.from('not json {').toString('base64') }, { text: 'got say false' }])
   t.equal(out.code, 1000)
+})
+
+t.test('a binary message on a schema route with no binary handler and no message listener closes 1003', async t => {
+  const seen: unknown[] = []
+  const server = await startApp(t, app => {
+    app.get('/text-only', { websocket: { schema: { message: Chat }, message (_s, data) { seen.push(data) } } })
+  })
+  const out = await runClient(t, server.ws('/text-only'), [text({ type: 'say', text: 'a' }), { binary: 'AAE=' }, text({ type: 'say', text: 'b' })])
+  t.same([out.code, out.reason], [1003, 'binary messages not accepted'])
+  t.same(seen, [{ type: 'say', text: 'a' }])
 })
 
 t.test('text that is not JSON closes 1007 and nothing after it is delivered', async t => {
@@ -104,7 +118,7 @@ t.test('invalidMessage(socket, error, raw) replaces the close: the socket stays 
           calls.push([error.code, raw.toString()])
           socket.send(`invalid: ${error.message}`)
         },
-        message (socket, data) { socket.send(`ok ${(data as unknown as { type: string }).type}`) }
+        message (socket, data) { socket.send(`ok ${(data as { type: string }).type}`) }
       }
     })
   })
@@ -180,4 +194,5 @@ t.test('a malformed websocket.schema is refused at registration', async t => {
     await t.rejects(startApp(t, app => { app.get('/x', { websocket: { schema: schema as never } }) }), re)
   }
   await t.rejects(startApp(t, app => { app.get('/y', { websocket: { validateSend: true } }) }), /need websocket.schema/)
+  await t.rejects(startApp(t, app => { app.get('/z', { websocket: { binary () {} } as never }) }), /need websocket.schema/)
 })
