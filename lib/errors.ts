@@ -69,6 +69,7 @@ const specs = {
   WS_ERR_NOT_WEBSOCKET_ROUTE: { message: 'Route does not accept WebSocket upgrades', statusCode: 404 },
   WS_ERR_UPGRADE_REQUIRED: { message: 'This route only accepts WebSocket upgrades', statusCode: 426 },
   WS_ERR_SHUTTING_DOWN: { message: 'Server is shutting down', statusCode: 503 },
+  WS_ERR_HTTP2_SOCKETS: { message: 'Too many WebSockets on one HTTP/2 connection (maxHttp2WebSockets)', statusCode: 429 },
 
   // client
   WS_ERR_CLIENT_URL: { message: 'Invalid WebSocket URL' },

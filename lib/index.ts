@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import {
-  resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, checkPluginKeys, type WebSocketPluginOptions,
+  resolveOptions, resolveHandshakeTimeout, resolveMemoryBudget, resolveMaxHttp2WebSockets, checkPluginKeys, type WebSocketPluginOptions,
   type WebSocketSharedOptions
 } from './plugin/options'
 import { createOnRoute, type PluginShared } from './plugin/route'
@@ -66,7 +66,8 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   }
   const onUpgrade = createUpgradeListener(upgradeState)
   // an http2 server (`http2: true`): WebSockets over HTTP/2 streams too (RFC 8441)
-  const http2 = isHttp2Server(server) ? new Http2Upgrades(server, upgradeState) : null
+  const maxHttp2WebSockets = resolveMaxHttp2WebSockets(opts.maxHttp2WebSockets)
+  const http2 = isHttp2Server(server) ? new Http2Upgrades(server, upgradeState, maxHttp2WebSockets) : null
 
   fastify.addHook('onRoute', createOnRoute(shared))
   if (http2 !== null) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Echo server on the library, for conformance tools and benchmarks:
 //   npm run echo -- --port 9001 [--host 127.0.0.1] [--deflate] [--max-payload BYTES] [--http2]
-//     [--key key.pem --cert cert.pem]
+//     [--key key.pem --cert cert.pem] [--max-http2-websockets N]
 // Echoes text as text and binary as binary on `/` (other paths 404), default limits on, and the
 // server timeouts of the README's "Production" section: a connection that never completes its
 // request (connects and sends nothing, or half a request) is dropped within seconds.
@@ -43,6 +43,7 @@ async function main (): Promise<void> {
   await app.register(websocket, {
     handshakeTimeout: 5_000, // from the 'upgrade' event to the 101, hooks included
     maxPayload: maxPayload === undefined ? undefined : Number(maxPayload),
+    maxHttp2WebSockets: arg('max-http2-websockets') === undefined ? undefined : Number(arg('max-http2-websockets')),
     ...(process.argv.includes('--deflate') ? { perMessageDeflate: true } : {})
   })
   app.get('/', { websocket: { message (socket, data, isBinary) { socket.send(data, { binary: isBinary }) } } })

@@ -33,16 +33,22 @@ const EMPTY = Buffer.alloc(0)
 
 /** The plugin's HTTP/2 side: the 'connect' listener and the sessions that carried WebSockets. */
 export class Http2Upgrades {
-  /** sessions a WebSocket was opened on: closed (GOAWAY) once their sockets are, at app.close() */
-  readonly sessions = new Set<Http2Session>()
+  /**
+   * sessions a WebSocket was asked for on, with how many of their streams are WebSockets (open or
+   * in their handshake) now: bounded by maxHttp2WebSockets, and closed (GOAWAY) once their
+   * sockets are, at app.close()
+   */
+  readonly sessions = new Map<Http2Session, number>()
+  private readonly maxPerSession: number
   private enabled = false
   private readonly server: Http2ServerLike
   private readonly state: UpgradeState
   readonly onConnect: (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | Duplex) => void
 
-  constructor (server: Http2ServerLike, state: UpgradeState) {
+  constructor (server: Http2ServerLike, state: UpgradeState, maxPerSession: number) {
     this.server = server
     this.state = state
+    this.maxPerSession = maxPerSession
     this.onConnect = (req, res) => {
       try {
         this.start(req, res)
@@ -72,7 +78,7 @@ export class Http2Upgrades {
 
   /** Close (GOAWAY, then once their streams are done) the sessions that carried WebSockets. */
   closeSessions (): void {
-    for (const session of this.sessions) if (!session.closed && !session.destroyed) session.close()
+    for (const session of this.sessions.keys()) if (!session.closed && !session.destroyed) session.close()
     this.sessions.clear()
   }
 
@@ -97,17 +103,23 @@ export class Http2Upgrades {
       refuseHttp2(response, wsError('WS_ERR_SHUTTING_DOWN'))
       return
     }
+    const session = stream.session
+    if (session === undefined) return // already closed
+    const carried = this.sessions.get(session)
+    if (carried === undefined) session.once('close', () => this.sessions.delete(session))
+    else if (carried >= this.maxPerSession) {
+      refuseHttp2(response, wsError('WS_ERR_HTTP2_SOCKETS', `${carried} on this connection`))
+      return
+    }
+    this.sessions.set(session, (carried ?? 0) + 1)
     const pending: PendingUpgrade = { socket: stream, head: EMPTY, timer: null, upgraded: false, timedOut: false, routed: true, http2: true }
     pending.timer = setTimeout(onHandshakeTimeout, this.state.handshakeTimeout, pending, response)
     stream.once('close', () => {
       if (pending.timer !== null) clearTimeout(pending.timer)
       pending.timer = null
+      const n = this.sessions.get(session)
+      if (n !== undefined) this.sessions.set(session, n - 1)
     })
-    const session = stream.session
-    if (session !== undefined && !this.sessions.has(session)) {
-      this.sessions.add(session)
-      session.once('close', () => this.sessions.delete(session))
-    }
     ;(req as unknown as UpgradeRequest)[kUpgrade] = pending
     // Fastify routes it as the GET of the WebSocket route (the same route as an HTTP/1.1 upgrade)
     ;(req as { method: string }).method = 'GET'

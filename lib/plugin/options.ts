@@ -3,7 +3,7 @@
 // are named here too for the plugin's modules.
 import { wsError } from '../errors'
 import { DEFAULT_HANDSHAKE_TIMEOUT, SHARED_OPTION_KEYS, type WebSocketSharedOptions } from '../options'
-import { positive } from '../engine/option-checks'
+import { integerIn, positive } from '../engine/option-checks'
 import type { FastifyInstance, FastifyReply, FastifyRequest, preCloseAsyncHookHandler, preCloseHookHandler } from 'fastify'
 import type { WsServerOptions } from './ws-options'
 
@@ -29,6 +29,13 @@ export interface WebSocketPluginOptions extends WebSocketSharedOptions {
    * FASTIFY_RFC6455_SHARED_READS=0 in the environment)
    */
   sharedReads?: boolean
+  /**
+   * WebSockets (open or in their handshake) one HTTP/2 connection may carry at once (default
+   * 100); past it an extended CONNECT gets 429 (WS_ERR_HTTP2_SOCKETS). Over HTTP/1.1 each
+   * WebSocket is a connection of its own, bounded by the process's file limit; over HTTP/2 one
+   * connection could otherwise open them without end.
+   */
+  maxHttp2WebSockets?: number
   /**
    * called, with `this` the Fastify instance, with errors thrown by WebSocket handlers and with
    * the socket's own errors (protocol errors, timeouts); default: log, and close 1011 after a
@@ -59,6 +66,7 @@ const PLUGIN_KEYS: Record<keyof WebSocketPluginOptions | 'prefix' | 'logLevel' |
   handshakeTimeout: true,
   memoryBudget: true,
   sharedReads: true,
+  maxHttp2WebSockets: true,
   errorHandler: true,
   preClose: true,
   options: true,
@@ -88,6 +96,13 @@ export function checkPluginKeys (opts: object): void {
 export function resolveMemoryBudget (value: unknown): number {
   return positive('memoryBudget', value, 0)
 }
+
+/** The maxHttp2WebSockets option: a count, default 100. */
+export function resolveMaxHttp2WebSockets (value: unknown): number {
+  return integerIn('maxHttp2WebSockets', value, 1, 2 ** 31 - 1, DEFAULT_MAX_HTTP2_WEBSOCKETS)
+}
+
+export const DEFAULT_MAX_HTTP2_WEBSOCKETS = 100
 
 export function resolveHandshakeTimeout (value: unknown): number {
   return positive('handshakeTimeout', value, DEFAULT_HANDSHAKE_TIMEOUT)

@@ -42,35 +42,47 @@ export async function startPeer (t: Test, url: string, insecure = false): Promis
   t.teardown(() => proc.stop())
   const reports: Report[] = []
   const taken = new Set<Report>()
-  const waiters: Array<() => void> = []
+  // each report goes to the first waiter it matches, checked once as it arrives (a thousand
+  // waiters must not rescan every report at every arrival)
+  const waiters: Array<{ match: (r: Report) => boolean, done: (r: Report) => void }> = []
   proc.child.on('message', m => {
-    reports.push(m as Report)
-    for (const w of waiters.splice(0)) w()
+    const r = m as Report
+    reports.push(r)
+    const i = waiters.findIndex(w => w.match(r))
+    if (i === -1) return
+    const [w] = waiters.splice(i, 1)
+    taken.add(r)
+    w.done(r)
   })
-  const find = (match: (r: Report) => boolean): Report | undefined => reports.find(r => !taken.has(r) && match(r))
   const peer: H2Peer = {
     process: proc,
     reports,
     command (cmd) { proc.child.send(cmd) },
     take (match, what, ms = 5000) {
+      const found = reports.find(r => !taken.has(r) && match(r))
+      if (found !== undefined) {
+        taken.add(found)
+        return Promise.resolve(found)
+      }
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${what} from the HTTP/2 peer in ${ms} ms; reports: ${JSON.stringify(reports, (k, v) => k === 'data' || k === 'body' ? `${String(v).length} chars` : v)}\n${proc.output()}`)), ms)
-        const check = (): void => {
-          const r = find(match)
-          if (r === undefined) {
-            waiters.push(check)
-            return
+        const waiter = {
+          match,
+          done (r: Report) {
+            clearTimeout(timer)
+            resolve(r)
           }
-          clearTimeout(timer)
-          taken.add(r)
-          resolve(r)
         }
-        check()
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1)
+          reject(new Error(`no ${what} from the HTTP/2 peer in ${ms} ms; last reports: ${JSON.stringify(reports.slice(-10), (k, v) => k === 'data' || k === 'body' ? `${String(v).length} chars` : v)}\n${proc.output()}`))
+        }, ms)
+        waiters.push(waiter)
       })
     },
     open (id, path, options = {}) {
       proc.child.send({ op: 'open', id, path, ...options })
-      return peer.take(r => r.id === id && (r.ev === 'response' || r.ev === 'refused'), `response on stream ${id}`)
+      // a stream reset before any response (Node's own session limits) reports 'stream-error'
+      return peer.take(r => r.id === id && (r.ev === 'response' || r.ev === 'refused' || r.ev === 'stream-error'), `response on stream ${id}`)
     },
     send (id, data) { proc.child.send({ op: 'send', id, data, binary: false }) },
     async message (id, ms) {
