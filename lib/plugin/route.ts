@@ -23,6 +23,8 @@ import { checkRouteKeys, verifyClientAllows, refuseVerified, beginSocket, rememb
 import { buildSocketContext } from './route-context'
 import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
 import type { Topics } from '../pubsub/topics'
+import type { PluginCounters } from '../stats'
+import { openChannel, type OpenMessage } from '../diagnostics'
 
 export const kRoute = Symbol('fastify-rfc6455.route')
 
@@ -64,6 +66,8 @@ export interface PluginShared {
   budget: MemoryBudget | null
   /** the sharedReads option */
   sharedReads: boolean
+  /** the counters of app.websocketStats() */
+  counters: PluginCounters
 }
 
 interface RouteState {
@@ -121,7 +125,7 @@ export function createOnRoute (shared: PluginShared): (route: RouteOptions & { w
       plain,
       options,
       originAllowed: options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
-      ctx: buildSocketContext(websocket, options, shared),
+      ctx: buildSocketContext(websocket, options, shared, route.url),
       shared
     }
     route.config = { ...(route.config as object), [kRoute]: state }
@@ -284,6 +288,13 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     deflate
   }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads, url: request.url })
   remember(ws, context)
+  const stats = state.ctx.stats
+  if (stats != null) stats.accepted++
+  if (openChannel.hasSubscribers) {
+    openChannel.publish({
+      socket: ws, request: request.raw, route: state.ctx.route ?? request.url, protocol, extensions, handshakeStart: pending.startedAt
+    } satisfies OpenMessage)
+  }
   server.emit('connection', ws, request.raw)
   // Messages arriving before the handler (or an async open) has settled are held, then delivered
   // in order; the bytes that came with the request (pending.head) were parsed before any read.
