@@ -32,6 +32,8 @@ export interface HandshakeRefusedMessage {
   code: string | null
   /** the route's URL pattern, null when no route matched (404) or it was not reached */
   route: string | null
+  /** when the upgrade request arrived (performance.timeOrigin + performance.now() ms), for a handshake span */
+  handshakeStart: number
 }
 
 /** A server socket opened: the 101 is written. */

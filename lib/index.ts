@@ -173,6 +173,7 @@ export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapter
 export type { PublishOptions } from './pubsub/topics'
 export type { WebSocketMemory } from './augmentation'
 export type { WebSocketStats, WebSocketRouteStats, WebSocketSocketStats } from './stats'
+export { prometheusText, PROMETHEUS_CONTENT_TYPE, type PrometheusTextOptions } from './prometheus'
 export {
   diagnosticsChannels, type HandshakeRefusedMessage, type OpenMessage, type CloseMessage, type ProtocolErrorMessage,
   type BackpressureMessage, type HeartbeatTimeoutMessage, type MemoryLimitMessage, type AdapterMessage, type MessageMessage

@@ -4,7 +4,7 @@ import { expectType } from 'tsd'
 import '..'
 import {
   diagnosticsChannels, WebSocket, type WebSocketStats, type WebSocketRouteStats, type WebSocketSocketStats,
-  type OpenMessage, type CloseMessage, type HandshakeRefusedMessage, type ProtocolErrorMessage
+  type OpenMessage, type CloseMessage, type HandshakeRefusedMessage, type ProtocolErrorMessage, prometheusText, PROMETHEUS_CONTENT_TYPE
 } from '..'
 import { connect } from '../dist/client/index'
 
@@ -46,3 +46,8 @@ subscribe(diagnosticsChannels.handshakeRefused, message => {
 subscribe(diagnosticsChannels.protocolError, message => {
   expectType<number | undefined>((message as ProtocolErrorMessage).closeCode)
 })
+
+// the Prometheus helper
+expectType<string>(prometheusText(stats))
+expectType<string>(prometheusText(stats, { prefix: 'app_ws_' }))
+expectType<'text/plain; version=0.0.4; charset=utf-8'>(PROMETHEUS_CONTENT_TYPE)

@@ -108,20 +108,21 @@ function onHandshakeTimeout (pending: PendingUpgrade, req: IncomingMessage): voi
   }
   const err = wsError('WS_ERR_HANDSHAKE_TIMEOUT')
   refuseRaw(pending.socket, err)
-  noteRefusal(pending.counters, req, err.statusCode ?? 500, err.code, pending.route)
+  noteRefusal(pending.counters, req, err.statusCode ?? 500, err.code, pending.route, pending.startedAt)
 }
 
 /** Count a refused upgrade request and tell the handshake:refused channel. */
-function noteRefusal (counters: PluginCounters | null | undefined, request: IncomingMessage, status: number, code: string | null, route: string | null): void {
+function noteRefusal (counters: PluginCounters | null | undefined, request: IncomingMessage, status: number, code: string | null,
+  route: string | null, handshakeStart: number): void {
   counters?.refusal(status)
-  if (handshakeRefused.hasSubscribers) handshakeRefused.publish({ request, status, code, route } satisfies HandshakeRefusedMessage)
+  if (handshakeRefused.hasSubscribers) handshakeRefused.publish({ request, status, code, route, handshakeStart } satisfies HandshakeRefusedMessage)
 }
 
 function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade, req?: IncomingMessage }): void {
   const pending = this[kUpgrade]
   if (pending === undefined || pending.upgraded) return
   // after the timeout's 503, what the hooks answer is discarded: counted once
-  if (!pending.timedOut && this.req !== undefined) noteRefusal(pending.counters, this.req, this.statusCode, pending.error, pending.route)
+  if (!pending.timedOut && this.req !== undefined) noteRefusal(pending.counters, this.req, this.statusCode, pending.error, pending.route, pending.startedAt)
   const socket = pending.socket
   if (!socket.destroyed) {
     socket.end()
@@ -176,7 +177,7 @@ function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: Upgrade
     }
     const err = wsError('WS_ERR_SHUTTING_DOWN')
     refuseRaw(socket, err)
-    noteRefusal(state.counters, req, err.statusCode ?? 500, err.code, null)
+    noteRefusal(state.counters, req, err.statusCode ?? 500, err.code, null, performance.timeOrigin + performance.now())
     return
   }
   const pending: PendingUpgrade = {
