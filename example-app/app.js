@@ -71,6 +71,7 @@ async function buildApp (options = {}) {
     pubsub: opts.pubsub
   })
   await app.register(fastifyStatic, { root: path.join(__dirname, 'public') })
+  await app.register(require('./metrics').metrics)
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Content-Type-Options', 'nosniff')
