@@ -4,5 +4,5 @@ export default mod.default
 export const {
   fastifyRfc6455, WebSocket, createWebSocketStream, WebSocketError, errorCodes, InjectRefusedError,
   memoryAdapter, MemoryAdapter, redisAdapter, RedisAdapter, fastifyWebsocket, WebSocketServer, MessageEvent,
-  CloseEvent, ErrorEvent, WsEvent
+  CloseEvent, ErrorEvent, WsEvent, diagnosticsChannels, prometheusText, PROMETHEUS_CONTENT_TYPE
 } = mod

@@ -99,6 +99,7 @@ async function buildApp (options = {}) {
     pubsub: opts.pubsub
   })
   await app.register(fastifyStatic, { root: path.join(__dirname, 'public') })
+  await app.register(require('./metrics').metrics)
 
   // Fastify's own 404 logs and returns the URL, query string included; this says the path only
   app.setNotFoundHandler((req, reply) => {

@@ -12,6 +12,7 @@ import type { WebSocketRouteOptions } from './plugin/route'
 import type { WebSocketMessageSchema } from './plugin/message-schema'
 import type { InjectWSOptions, InjectWSHooks } from './plugin/inject'
 import type { WebSocketServer } from './plugin/server'
+import type { WebSocketStats } from './stats'
 
 /** The Fastify request a WebSocket handler receives, typed by the route's generics and schema. */
 /** What `app.websocketMemory()` reports. */
@@ -46,6 +47,8 @@ declare module 'fastify' {
     readonly websocketClients: Set<WebSocket>
     /** bytes held by every socket together, against the memoryBudget option (maxBytes 0: none set) */
     websocketMemory (): WebSocketMemory
+    /** the always-on counters: connections, handshakes, messages and bytes, close codes, backpressure, topics, adapter */
+    websocketStats (): WebSocketStats
     /** publish to every subscriber of `topic` (in every process, with a shared adapter) */
     websocketPublish (topic: string, data: WebSocketData, options?: PublishOptions): void
     /** this process's subscribers of `topic` */

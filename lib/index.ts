@@ -6,7 +6,7 @@ import {
   type WebSocketSharedOptions
 } from './plugin/options'
 import { createOnRoute, type PluginShared } from './plugin/route'
-import { allowRoutesWithoutHandler, refuseUpgradeToPlainRoute } from './plugin/route-hooks'
+import { allowRoutesWithoutHandler, refuseUpgradeToPlainRoute, noteUpgradeError } from './plugin/route-hooks'
 import { createUpgradeListener, markUpgrade, checkServerTimeouts, type UpgradeState } from './plugin/upgrade'
 import { injectWS, type InjectWSContext, type InjectWSHooks } from './plugin/inject'
 import { mapWsServerOptions, compatOptionError, type MappedWsOptions } from './plugin/ws-options'
@@ -17,6 +17,7 @@ import { wsError } from './errors'
 import { compileOriginPolicy } from './handshake/origin'
 import { MemoryBudget } from './budget'
 import type { WebSocketMemory } from './augmentation'
+import { PluginCounters, collectStats, type CountedSocket, type RouteCounters, type WebSocketStats } from './stats'
 import { WebSocket } from './socket'
 import { sessionOf } from './session'
 import { OPEN } from './engine/constants'
@@ -45,6 +46,7 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
     upgradeState.closing = true
   }
   const wsServer = new WebSocketServer(clients, stopAccepting)
+  const counters = new PluginCounters()
   const shared: PluginShared = {
     options,
     topics,
@@ -56,13 +58,15 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
     originAllowed,
     verifyClient: compat.mapped.verifyClient,
     handleProtocols: compat.mapped.handleProtocols,
-    server: wsServer
+    server: wsServer,
+    counters
   }
   const upgradeState: UpgradeState = {
     handshakeTimeout: resolveHandshakeTimeout(opts.handshakeTimeout),
     closing: false,
     routing: fastify.routing,
-    log: fastify.log
+    log: fastify.log,
+    counters
   }
   const onUpgrade = createUpgradeListener(upgradeState)
   // an http2 server (`http2: true`): WebSockets over HTTP/2 streams too (RFC 8441)
@@ -78,12 +82,16 @@ async function fastifyRfc6455 (fastify: FastifyInstance, opts: WebSocketPluginOp
   }
   allowRoutesWithoutHandler(fastify)
   fastify.addHook('onRequest', refuseUpgradeToPlainRoute)
+  fastify.addHook('onError', noteUpgradeError)
 
   fastify.decorate('websocketClients', shared.clients)
   fastify.decorate('websocketServer', wsServer)
   fastify.decorateRequest('ws', false)
   fastify.decorate('websocketMemory', function (): WebSocketMemory {
     return { heldBytes: budget?.held ?? heldBytes(clients), maxBytes: budget?.max ?? 0, evictions: budget?.evictions ?? 0 }
+  })
+  fastify.decorate('websocketStats', function (): WebSocketStats {
+    return collectStats(counters, openSockets(clients), topics.subscriberCounts(), topics.adapterState())
   })
   fastify.decorate('websocketPublish', function (topic: string, data: WebSocketData, options?: PublishOptions) {
     topics.publish(topic, toBuffer(data), options?.binary ?? typeof data !== 'string', null)
@@ -183,7 +191,21 @@ export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
 export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'
 export type { PublishOptions } from './pubsub/topics'
 export type { WebSocketMemory } from './augmentation'
+export type { WebSocketStats, WebSocketRouteStats, WebSocketSocketStats } from './stats'
+export { prometheusText, PROMETHEUS_CONTENT_TYPE, type PrometheusTextOptions } from './prometheus'
+export {
+  diagnosticsChannels, type HandshakeRefusedMessage, type OpenMessage, type CloseMessage, type ProtocolErrorMessage,
+  type BackpressureMessage, type HeartbeatTimeoutMessage, type MemoryLimitMessage, type AdapterMessage, type MessageMessage
+} from './diagnostics'
 export type { DeflateOptions } from './handshake/extensions'
+
+/** Each open socket's machinery with its route's counters. */
+function * openSockets (sockets: Set<WebSocket>): Iterable<[CountedSocket, RouteCounters | null]> {
+  for (const ws of sockets) {
+    const session = sessionOf(ws)
+    yield [session, session.ctx.stats ?? null]
+  }
+}
 
 /** Bytes held by `sockets` now (the gauge when no budget keeps a running total). */
 function heldBytes (sockets: Set<WebSocket>): number {

@@ -8,7 +8,7 @@
 // session/deliver.ts.
 import type { Duplex } from 'node:stream'
 import { Connection, type ConnectionHost, type ConnectionOptions, type SharedFrame } from './engine/connection'
-import { OPEN, CLOSED } from './engine/constants'
+import { OPEN, CLOSED, CLOSE_NO_STATUS } from './engine/constants'
 import { wsError, type WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
 import { ReadGate, READ_HELD, READ_INFLATING, READ_OUTPUT } from './reading'
@@ -18,6 +18,8 @@ import type { BinaryType } from './event-target'
 import { kSession } from './symbols'
 import { deliver, control, emitClose, release, HELD_MESSAGE, HELD_PING, HELD_PONG, HELD_ERROR } from './session/deliver'
 import type { WebSocket, SocketContext, SocketStart, Logger, SendCallback } from './socket'
+import { COUNTING, type CountedSocket } from './stats'
+import * as dc from './diagnostics'
 
 /** bytes the parser may hold while a compressed message inflates, before the stream is paused */
 const BACKLOG_PAUSE_BYTES = 1 << 20
@@ -31,7 +33,7 @@ export function sessionOf (socket: WebSocket): Session {
   return socket[kSession]
 }
 
-export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
+export class Session implements ConnectionHost, TransportOwner, BudgetHolder, CountedSocket {
   /** the public object this is the machinery of: handlers and listeners get it */
   readonly socket: WebSocket
   readonly conn: Connection
@@ -52,6 +54,15 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
   closeHeld = false
   /** bytes last reported to the memory budget */
   budgetHeld = 0
+  // the counters (stats.ts): plain fields, folded into the route's counters at close
+  messagesIn = 0
+  messagesOut = 0
+  bytesIn = 0
+  bytesOut = 0
+  /** the close code we sent (1005: a close frame without one), 0 before */
+  closeSent = 0
+  /** who started the close, null while open */
+  closedBy: 'local' | 'peer' | null = null
   private readonly parentLog: Logger | null
   private childLog: Logger | null = null
   /** a flush is scheduled for the end of this tick */
@@ -80,6 +91,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
   open (heartbeat: boolean, start?: SocketStart): void {
     const stream = this.stream
     this.ctx.registry?.add(this.socket)
+    if (this.ctx.stats != null) this.ctx.stats.open++
     // Nothing is read until the bytes that came with the handshake are parsed: they come first.
     const shared = attach(stream, this, start?.sharedReads ?? true)
     const head = start?.head
@@ -111,6 +123,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
     if (this.conn.readyState !== OPEN) return false
     if (this.bufferedAmount > this.ctx.maxBackpressure && !this.overLimit(undefined)) return false
     this.conn.sendRaw(frame)
+    this.sent(frame, true)
     return true
   }
 
@@ -119,20 +132,36 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
     if (this.conn.readyState !== OPEN) return false
     if (this.bufferedAmount > this.ctx.maxBackpressure && !this.overLimit(undefined)) return false
     this.conn.sendShared(entry)
+    this.sent(entry.frame, true)
     return true
+  }
+
+  /** A data message was queued: count it, and report it to the per-message channel's subscribers. */
+  sent (data: Uint8Array | null, isBinary: boolean): void {
+    if (COUNTING) this.messagesOut++
+    if (dc.messageOut.hasSubscribers && data !== null) dc.messageOut.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
   }
 
   /** The slow-consumer policy: returns true if the send may go ahead anyway (never, for now). */
   overLimit (cb: SendCallback | undefined): boolean {
     const err = wsError('WS_ERR_BACKPRESSURE', `${this.bufferedAmount} bytes buffered`)
     if (cb !== undefined) process.nextTick(cb, err)
-    if (this.ctx.backpressurePolicy === 'close') this.conn.failWith(err)
+    const ctx = this.ctx
+    const policy = ctx.backpressurePolicy
+    if (ctx.stats != null) {
+      if (policy === 'close') ctx.stats.backpressureCloses++
+      else ctx.stats.backpressureDrops++
+    }
+    dc.publish<dc.BackpressureMessage>(dc.backpressure, { socket: this.socket, policy, bufferedAmount: this.bufferedAmount, maxBackpressure: ctx.maxBackpressure })
+    if (policy === 'close') this.conn.failWith(err)
     return false
   }
 
   // ---- engine events (ConnectionHost) ----
 
   onMessage (data: Buffer, isBinary: boolean): void {
+    if (COUNTING) this.messagesIn++
+    if (dc.messageIn.hasSubscribers) dc.messageIn.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
     if (this.held !== null) this.holdEvent(HELD_MESSAGE, data, isBinary)
     else deliver(this, data, isBinary)
   }
@@ -164,6 +193,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
   }
 
   onTransportEnd (destroy: boolean): void {
+    this.noteClose('peer')
     if (destroy) {
       this.stream.destroy()
       return
@@ -178,6 +208,9 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
 
   onError (err: WebSocketError): void {
     const socket = this.socket
+    this.noteClose('local', err.closeCode)
+    dc.publish<dc.ProtocolErrorMessage>(dc.protocolError, { socket, error: err, code: err.code, closeCode: err.closeCode })
+    if (err.code === 'WS_ERR_PING_TIMEOUT') dc.publish<dc.HeartbeatTimeoutMessage>(dc.heartbeatTimeout, { socket, latency: this.conn.latency })
     this.ctx.onProtocolError(socket, err)
     if (this.held !== null) this.held.push(HELD_ERROR, err, false)
     else if (socket.listenerCount('error') > 0) socket.emit('error', err)
@@ -186,6 +219,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
   // ---- stream events (TransportOwner: shared listeners in transport.ts) ----
 
   _onData (chunk: Buffer): void {
+    if (COUNTING) this.bytesIn += chunk.length
     this.receiving = true
     try {
       this.conn.receive(chunk)
@@ -203,17 +237,22 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
 
   /** the peer closed its side */
   _onEnd (): void {
+    this.noteClose('peer')
     this.end()
   }
 
   _onClose (): void {
     const conn = this.conn
     if (conn.readyState === CLOSED) return
+    this.noteClose('peer')
     conn.transportClosed()
     detach(this.stream)
     if (this.ticking) stopTicking(this)
     const ctx = this.ctx
     const socket = this.socket
+    const received = conn.closeFrameReceived ? conn.closeCode : 0
+    ctx.stats?.closed(this, received, this.closeSent)
+    if (dc.closeChannel.hasSubscribers) this.publishClose()
     ctx.budget?.remove(this)
     ctx.registry?.delete(socket)
     ctx.pubsub?.unsubscribeAll(socket)
@@ -273,6 +312,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
       return
     }
     this.evicted = true
+    dc.publish<dc.MemoryLimitMessage>(dc.memoryLimit, { socket: this.socket, heldBytes: this.budgetHeld, totalBytes: held, maxBytes: max })
     this.log.warn({ held: this.budgetHeld, total: held, max }, 'websocket memory budget exhausted: closing the largest holder')
     this.conn.failWith(wsError('WS_ERR_MEMORY_BUDGET', `${held} bytes held in all, budget ${max}`))
   }
@@ -288,8 +328,47 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder {
 
   /** Start the closing handshake (socket.close() checked nothing is wrong with it). */
   close (code?: number, reason?: string): void {
+    const wasOpen = this.conn.readyState === OPEN
     this.conn.close(code, reason)
+    if (wasOpen) this.noteClose('local', code ?? CLOSE_NO_STATUS)
     if (this.conn.closeFrameSent) this.startTicking()
+  }
+
+  /**
+   * Note who started the close and the code of our close frame, the first time each is known:
+   * `code` is what we would send for this cause, taken only if our close frame went out now.
+   * A close frame we sent without a cause noted here is the engine's echo of the peer's.
+   */
+  noteClose (by: 'local' | 'peer', code?: number): void {
+    const conn = this.conn
+    if (this.closedBy === null) this.closedBy = by
+    if (this.closeSent === 0 && conn.closeFrameSent) this.closeSent = code ?? (conn.closeFrameReceived ? conn.closeCode : CLOSE_NO_STATUS)
+  }
+
+  /** compression's savings so far, each way (0 without permessage-deflate) */
+  get compressionSavedIn (): number {
+    const codec = this.conn.deflateCodec
+    return codec === null ? 0 : codec.inflateOut - codec.inflateIn
+  }
+
+  get compressionSavedOut (): number {
+    const codec = this.conn.deflateCodec
+    return codec === null ? 0 : codec.deflateIn - codec.deflateOut
+  }
+
+  private publishClose (): void {
+    const conn = this.conn
+    dc.closeChannel.publish({
+      socket: this.socket,
+      route: this.ctx.route ?? null,
+      code: conn.closeCode,
+      reason: conn.closeReason,
+      codeSent: this.closeSent,
+      closedBy: this.closedBy ?? 'peer',
+      durationMs: performance.now() - this.openedAt,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut
+    } satisfies dc.CloseMessage)
   }
 
   private end (): void {

@@ -16,6 +16,7 @@ import {
 } from './event-target'
 import { kSession } from './symbols'
 import { Session } from './session'
+import { socketStats, type RouteCounters, type WebSocketSocketStats } from './stats'
 
 export type SendCallback = (err?: Error) => void
 export type PingCallback = (err: Error | null, rtt?: number) => void
@@ -48,6 +49,10 @@ export interface SocketContext {
   pubsub?: TopicRegistry | null
   /** a route's message schemas (plugin/message-schema.ts): text in is decoded, values out encoded */
   codec?: MessageCodec | null
+  /** the route's counters (stats.ts); none on client sockets */
+  stats?: RouteCounters | null
+  /** the route's URL pattern, for diagnostics_channel messages; none on client sockets */
+  route?: string
 }
 
 /** Turns text messages into values and values into text, for routes with message schemas. */
@@ -148,6 +153,9 @@ export class WebSocket extends EventEmitter {
   /** a child of the request's logger bound to this socket's id */
   get log (): Logger { return this[kSession].log }
 
+  /** what this socket has counted: messages and bytes each way, compression's savings, bytes queued */
+  get stats (): WebSocketSocketStats { return socketStats(this[kSession]) }
+
   /** Topics this socket is subscribed to. */
   get topics (): ReadonlySet<string> { return this[kSession].topics ?? EMPTY_SET }
 
@@ -179,6 +187,7 @@ export class WebSocket extends EventEmitter {
     const payload = toBuffer(data)
     if (session.bufferedAmount > session.ctx.maxBackpressure && !session.overLimit(cb)) return false
     conn.send(payload, binary, options?.compress ?? true, cb ?? null)
+    session.sent(payload, binary)
     if (session.ctx.budget != null) session.account()
     return true
   }
@@ -203,6 +212,7 @@ export class WebSocket extends EventEmitter {
 
   /** Destroy the connection now, without a closing handshake (reported as 1006). */
   terminate (): void {
+    this[kSession].noteClose('local')
     this[kSession].stream.destroy()
   }
 

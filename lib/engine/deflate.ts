@@ -152,6 +152,12 @@ export class PerMessageDeflate {
   private inflatedSoFar = 0
   private compressedSoFar = 0
   private closed = false
+  /** totals since the start, for the counters (lib/stats.ts): bytes given to compress and the payload they became */
+  deflateIn = 0
+  deflateOut = 0
+  /** totals since the start: compressed payload bytes received and what they inflated to */
+  inflateIn = 0
+  inflateOut = 0
 
   /**
    * @param maxPayload largest inflated message in bytes (0: no limit); `maxInflatedSize` in
@@ -181,6 +187,7 @@ export class PerMessageDeflate {
    */
   compress (data: Buffer, fin: boolean, cb: DeflateCallback): void {
     if (this.closed) { process.nextTick(cb, wsError('WS_ERR_CONNECTION_CLOSED', 'permessage-deflate codec closed')); return }
+    this.deflateIn += data.length
     this.deflateLane.push({ data, fin, cb })
   }
 
@@ -259,6 +266,7 @@ export class PerMessageDeflate {
     }
     this.deflatedSoFar += payload.length
     if (fin && this.deflatedSoFar === 0) payload = EMPTY_MESSAGE
+    this.deflateOut += payload.length
     return payload
   }
 
@@ -269,6 +277,7 @@ export class PerMessageDeflate {
 
   private runInflate (job: Job, finish: () => void): void {
     this.compressedSoFar += job.data.length
+    this.inflateIn += job.data.length
     if (job.fin && this.compressedSoFar === 0) {
       // An empty compressed message is 0x00 (RFC 7692 section 7.2.3.6), but some compressors
       // send nothing at all. Feeding the bare tail would leave zlib inside a stored block and
@@ -296,6 +305,7 @@ export class PerMessageDeflate {
       }
       const out = takeOutput(worker)
       this.inflatedSoFar += out.length
+      this.inflateOut += out.length
       if (job.fin) {
         this.resetInflateMessage()
         // RFC 7692 section 7.1.1: the peer starts each message with an empty window, so ours

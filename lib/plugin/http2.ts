@@ -112,7 +112,19 @@ export class Http2Upgrades {
       return
     }
     this.sessions.set(session, (carried ?? 0) + 1)
-    const pending: PendingUpgrade = { socket: stream, head: EMPTY, timer: null, upgraded: false, timedOut: false, routed: true, http2: true }
+    const pending: PendingUpgrade = {
+      socket: stream,
+      head: EMPTY,
+      timer: null,
+      upgraded: false,
+      timedOut: false,
+      routed: true,
+      http2: true,
+      startedAt: performance.timeOrigin + performance.now(),
+      route: null,
+      error: null,
+      counters: this.state.counters ?? null
+    }
     pending.timer = setTimeout(onHandshakeTimeout, this.state.handshakeTimeout, pending, response)
     stream.once('close', () => {
       if (pending.timer !== null) clearTimeout(pending.timer)

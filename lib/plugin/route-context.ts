@@ -10,7 +10,7 @@ import type { PluginShared, WebSocketRouteOptions } from './route'
 import { callErrorHandler } from './compat'
 import { wsError } from '../errors'
 
-export function buildSocketContext (websocket: WebSocketRouteOptions<any>, options: ResolvedOptions, shared: PluginShared): SocketContext {
+export function buildSocketContext (websocket: WebSocketRouteOptions<any>, options: ResolvedOptions, shared: PluginShared, url: string): SocketContext {
   const onError = websocket.error
   const { message, close, drain, ping, pong } = websocket
   return {
@@ -36,6 +36,8 @@ export function buildSocketContext (websocket: WebSocketRouteOptions<any>, optio
     registry: shared.clients,
     budget: shared.budget,
     pubsub: shared.topics,
+    stats: shared.counters.route(url),
+    route: url,
     onClosed (socket, code) {
       socket.log.debug({ code, durationMs: Math.round(performance.now() - sessionOf(socket).openedAt) }, 'websocket closed')
     }

@@ -11,14 +11,24 @@ import { kUpgrade, type UpgradeRequest } from './upgrade'
  */
 export function refuseUpgradeToPlainRoute (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   // request.ws (as @fastify/websocket): whether this request asks to upgrade
-  request.ws = (request.raw as UpgradeRequest)[kUpgrade] !== undefined
-  if ((request.raw as UpgradeRequest)[kUpgrade] === undefined || request.is404 || routeStateOf(request) !== undefined) {
+  const pending = (request.raw as UpgradeRequest)[kUpgrade]
+  request.ws = pending !== undefined
+  // for the counters and the handshake:refused channel, should this request be refused
+  if (pending !== undefined && !request.is404) pending.route = request.routeOptions.url ?? null
+  if (pending === undefined || request.is404 || routeStateOf(request) !== undefined) {
     done()
     return
   }
   request.log.warn({ url: request.url }, 'WebSocket upgrade to a route without the websocket option; if it has one, ' +
     'declare it after `await app.register(fastifyRfc6455)` or inside a plugin registered after it')
   reply.code(404).send(wsError('WS_ERR_NOT_WEBSOCKET_ROUTE'))
+}
+
+/** Fastify's onError hook: the code of the error an upgrade request is refused with, for the handshake:refused channel. */
+export function noteUpgradeError (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, error: Error & { code?: unknown }, done: () => void): void {
+  const pending = (request.raw as UpgradeRequest)[kUpgrade]
+  if (pending !== undefined) pending.error = typeof error.code === 'string' ? error.code : null
+  done()
 }
 
 /** `websocket: {...}` routes need no plain-HTTP handler: give them one that answers 426. */

@@ -30,6 +30,8 @@ import type { Topics } from '../pubsub/topics'
 import {
   planMessageSchema, type RouteCodec, type WebSocketMessageSchema, type MessageArgs, type MessageOf, type SocketOf
 } from './message-schema'
+import type { PluginCounters } from '../stats'
+import { openChannel, type OpenMessage } from '../diagnostics'
 
 export const kRoute = Symbol('fastify-rfc6455.route')
 
@@ -90,6 +92,8 @@ export interface PluginShared {
   sharedReads: boolean
   /** the plugin's allowedOrigins, compiled (and so checked) once at registration; null for any */
   originAllowed: OriginChecker | null
+  /** the counters of app.websocketStats() */
+  counters: PluginCounters
 }
 
 interface RouteState {
@@ -151,7 +155,7 @@ export function createOnRoute (shared: PluginShared): (this: FastifyInstance, ro
       originAllowed: options.allowedOrigins === shared.options.allowedOrigins
         ? shared.originAllowed
         : options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
-      ctx: buildSocketContext(websocket, options, shared),
+      ctx: buildSocketContext(websocket, options, shared, route.url),
       shared,
       codec: planMessageSchema(websocket, route.url)
     }
@@ -332,6 +336,13 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     deflate
   }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads && pending.http2 !== true, url: request.url })
   remember(ws, context)
+  const stats = state.ctx.stats
+  if (stats != null) stats.accepted++
+  if (openChannel.hasSubscribers) {
+    openChannel.publish({
+      socket: ws, request: request.raw, route: state.ctx.route ?? request.url, protocol, extensions, handshakeStart: pending.startedAt
+    } satisfies OpenMessage)
+  }
   server.emit('connection', ws, request.raw)
   // Messages arriving before the handler (or an async open) has settled are held, then delivered
   // in order; the bytes that came with the request (pending.head) were parsed before any read.

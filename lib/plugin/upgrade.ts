@@ -13,6 +13,8 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { buildHttpResponse } from '../handshake/response'
 import { wsError, type WebSocketError } from '../errors'
+import type { PluginCounters } from '../stats'
+import { handshakeRefused, type HandshakeRefusedMessage } from '../diagnostics'
 
 export const kUpgrade = Symbol('fastify-rfc6455.upgrade')
 
@@ -29,6 +31,14 @@ export interface PendingUpgrade {
   routed: boolean
   /** an extended CONNECT on an HTTP/2 stream (RFC 8441, http2.ts): `socket` is the stream */
   http2?: boolean
+  /** when the upgrade request arrived (performance.timeOrigin + performance.now()) */
+  startedAt: number
+  /** the route's URL pattern once routing found it (onRequest), for refusals */
+  route: string | null
+  /** the code of the error a refusal answers (Fastify's onError hook), null for a hook's own reply */
+  error: string | null
+  /** where refusals are counted */
+  counters: PluginCounters | null
 }
 
 export type UpgradeRequest = IncomingMessage & { [kUpgrade]?: PendingUpgrade }
@@ -46,6 +56,8 @@ export interface UpgradeState {
   routing: (req: IncomingMessage, res: ServerResponse) => void
   /** where what never reaches the application is logged (refusals, failures of the listener) */
   log?: UpgradeLog
+  /** the counters of app.websocketStats(): refusals by status */
+  counters?: PluginCounters
 }
 
 const kWrittenBefore = Symbol('fastify-rfc6455.writtenBefore')
@@ -87,18 +99,32 @@ export function refuseRaw (socket: Duplex, err: WebSocketError, headers: Record<
 
 function destroyStream (this: Duplex): void { this.destroy() }
 
-function onHandshakeTimeout (pending: PendingUpgrade): void {
+function onHandshakeTimeout (pending: PendingUpgrade, req: IncomingMessage): void {
   pending.timer = null
   if (pending.upgraded) return
   pending.timedOut = true
   // still behind another response being written: a 503 now would land inside it
-  if (!pending.routed && (pending.socket as UpgradeSocket)._httpMessage != null) pending.socket.destroy()
-  else refuseRaw(pending.socket, wsError('WS_ERR_HANDSHAKE_TIMEOUT'))
+  if (!pending.routed && (pending.socket as UpgradeSocket)._httpMessage != null) {
+    pending.socket.destroy()
+    return
+  }
+  const err = wsError('WS_ERR_HANDSHAKE_TIMEOUT')
+  refuseRaw(pending.socket, err)
+  noteRefusal(pending.counters, req, err.statusCode ?? 500, err.code, pending.route, pending.startedAt)
 }
 
-function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade }): void {
+/** Count a refused upgrade request and tell the handshake:refused channel. */
+function noteRefusal (counters: PluginCounters | null | undefined, request: IncomingMessage, status: number, code: string | null,
+  route: string | null, handshakeStart: number): void {
+  counters?.refusal(status)
+  if (handshakeRefused.hasSubscribers) handshakeRefused.publish({ request, status, code, route, handshakeStart } satisfies HandshakeRefusedMessage)
+}
+
+function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade, req?: IncomingMessage }): void {
   const pending = this[kUpgrade]
   if (pending === undefined || pending.upgraded) return
+  // after the timeout's 503, what the hooks answer is discarded: counted once
+  if (!pending.timedOut && this.req !== undefined) noteRefusal(pending.counters, this.req, this.statusCode, pending.error, pending.route, pending.startedAt)
   const socket = pending.socket
   if (!socket.destroyed) {
     socket.end()
@@ -147,12 +173,28 @@ function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: Upgrade
   socket.on('error', onPendingSocketError)
   if (state.closing) {
     // behind a response still being written, a 503 would land inside it: just close
-    if (socket._httpMessage != null) socket.destroy()
-    else refuseRaw(socket, wsError('WS_ERR_SHUTTING_DOWN'))
+    if (socket._httpMessage != null) {
+      socket.destroy()
+      return
+    }
+    const err = wsError('WS_ERR_SHUTTING_DOWN')
+    refuseRaw(socket, err)
+    noteRefusal(state.counters, req, err.statusCode ?? 500, err.code, null, performance.timeOrigin + performance.now())
     return
   }
-  const pending: PendingUpgrade = { socket, head, timer: null, upgraded: false, timedOut: false, routed: false }
-  pending.timer = setTimeout(onHandshakeTimeout, state.handshakeTimeout, pending)
+  const pending: PendingUpgrade = {
+    socket,
+    head,
+    timer: null,
+    upgraded: false,
+    timedOut: false,
+    routed: false,
+    startedAt: performance.timeOrigin + performance.now(),
+    route: null,
+    error: null,
+    counters: state.counters ?? null
+  }
+  pending.timer = setTimeout(onHandshakeTimeout, state.handshakeTimeout, pending, req)
   socket[kUpgrade] = pending
   socket.once('close', onPendingSocketClose)
   req[kUpgrade] = pending

@@ -31,6 +31,8 @@ export interface PubSubAdapter {
   subscribe? (topic: string): void | Promise<void>
   /** The last local subscriber to `topic` left. */
   unsubscribe? (topic: string): void | Promise<void>
+  /** Whether the adapter can carry messages now (app.websocketStats()); leave it out when it always can. */
+  readonly connected?: boolean
   /** Release connections (called from fastify.close()). */
   close? (): void | Promise<void>
 }

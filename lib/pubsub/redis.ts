@@ -19,6 +19,7 @@ import { RedisLink, type LinkEvents, type RedisTarget } from './redis-link'
 import { messageBytesFor, replyBytesFor, resolveRedisOptions, type RedisAdapterLogger, type RedisAdapterOptions } from './redis-options'
 import { wsError, WebSocketError } from '../errors'
 import { backoffCeiling, backoffDelay, type BackoffPolicy } from '../backoff'
+import { adapterUp, adapterDown, publish, type AdapterMessage } from '../diagnostics'
 
 export type { RedisAdapterLogger, RedisAdapterOptions } from './redis-options'
 
@@ -167,6 +168,7 @@ export class RedisAdapter implements PubSubAdapter {
   /** A connection answered its setup. */
   private linkReady (link: RedisLink): void {
     if (this.state === 'closed') return
+    publish<AdapterMessage>(adapterUp, { adapter: 'redis', role: link.role })
     if (link.role === 'subscriber') this.subscribeAll()
     else this.flushQueue()
     if (this.state === 'starting') {
@@ -192,6 +194,7 @@ export class RedisAdapter implements PubSubAdapter {
       this.close().then(() => reject(cause), reject)
       return
     }
+    if (wasReady) publish<AdapterMessage>(adapterDown, { adapter: 'redis', role: link.role, error: err })
     link.failures++
     // jitter spreads the reconnects of many processes after a Redis restart
     const base = backoffCeiling(link.failures, this.backoff)

@@ -73,6 +73,18 @@ export class Topics {
     return this.topics.get(topic) ?? NO_SUBSCRIBERS
   }
 
+  /** Subscribers per topic, for app.websocketStats(). */
+  subscriberCounts (): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const [topic, set] of this.topics) out[topic] = set.size
+    return out
+  }
+
+  /** The adapter's name and whether it is connected (an adapter without `connected` is in-process: always). */
+  adapterState (): { name: string, connected: boolean } {
+    return { name: this.adapter.constructor.name, connected: this.adapter.connected ?? true }
+  }
+
   /** Publish to every subscriber of `topic` (but `except`, when a socket publishes). */
   publish (topic: string, data: Buffer, binary: boolean, except: WebSocket | null): void {
     this.settle(this.adapter.publish({ topic, data, binary, origin: this.origin, exceptSocket: except?.id ?? null }),

@@ -7,6 +7,7 @@ import type { SendCallback } from '../socket'
 import { READ_INFLATING, READ_OUTPUT } from '../reading'
 import { wsError } from '../errors'
 import { OPEN } from '../engine/constants'
+import { COUNTING } from '../stats'
 
 /** Write everything queued on `session`'s connection. */
 export function flush (session: Session): void {
@@ -29,10 +30,16 @@ export function flush (session: Session): void {
   const done = cbs === null ? undefined : (err?: Error | null) => runCallbacks(cbs, err ?? undefined)
   const n = chunks.length
   if (n === 1) {
+    if (COUNTING) session.bytesOut += chunks[0].length
     stream.write(chunks[0], done)
   } else {
     stream.cork()
-    for (let i = 0; i < n - 1; i++) stream.write(chunks[i])
+    let bytes = 0
+    for (let i = 0; i < n - 1; i++) {
+      bytes += chunks[i].length
+      stream.write(chunks[i])
+    }
+    if (COUNTING) session.bytesOut += bytes + chunks[n - 1].length
     stream.write(chunks[n - 1], done)
     stream.uncork()
   }
