@@ -11,6 +11,7 @@
 import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { EventEmitter } from 'node:events'
 import { buildHttpResponse } from '../handshake/response'
 import { wsError, type WebSocketError } from '../errors'
 
@@ -20,7 +21,15 @@ export const kUpgrade = Symbol('fastify-rfc6455.upgrade')
 export interface PendingUpgrade {
   socket: Duplex
   head: Buffer
-  timer: NodeJS.Timeout | null
+  /** when handshakeTimeout runs out (performance.now() ms); in its plugin's deadline list until then */
+  deadline: number
+  /** neighbours in the deadline list (see HandshakeDeadlines); null at either end or once out of it */
+  prev: PendingUpgrade | null
+  next: PendingUpgrade | null
+  /** in the deadline list: the handshake is neither complete nor timed out nor closed */
+  waiting: boolean
+  /** the deadline list of the plugin instance that took this upgrade */
+  deadlines: HandshakeDeadlines | null
   /** the handshake completed and the socket belongs to a WebSocket now */
   upgraded: boolean
   /** the handshake timeout fired: whatever the hooks do later is discarded */
@@ -44,6 +53,69 @@ export interface UpgradeState {
   routing: (req: IncomingMessage, res: ServerResponse) => void
   /** where what never reaches the application is logged (refusals, failures of the listener) */
   log?: UpgradeLog
+  /** the upgrades waiting for their 101, oldest first (made on the first upgrade) */
+  deadlines?: HandshakeDeadlines
+}
+
+/**
+ * One timer for every pending upgrade of a plugin instead of a setTimeout (and a clearTimeout)
+ * per upgrade: they all wait the same handshakeTimeout, so the order they arrive in is the order
+ * their deadlines fall in, and a doubly linked list (O(1) to append and to unlink) kept in that
+ * order needs one timer, for its head. The timer is unref'd: a pending socket keeps the process
+ * alive by itself, and an empty list must not.
+ */
+export class HandshakeDeadlines {
+  private head: PendingUpgrade | null = null
+  private tail: PendingUpgrade | null = null
+  private timer: NodeJS.Timeout | null = null
+  private readonly timeout: number
+  private readonly expire: () => void
+
+  constructor (timeout: number) {
+    this.timeout = timeout
+    this.expire = () => this.onTimer()
+  }
+
+  add (pending: PendingUpgrade): void {
+    pending.deadline = performance.now() + this.timeout
+    pending.waiting = true
+    pending.prev = this.tail
+    pending.next = null
+    if (this.tail === null) this.head = pending
+    else this.tail.next = pending
+    this.tail = pending
+    if (this.timer === null) this.arm(this.timeout)
+  }
+
+  remove (pending: PendingUpgrade): void {
+    if (!pending.waiting) return
+    pending.waiting = false
+    const { prev, next } = pending
+    if (prev === null) this.head = next
+    else prev.next = next
+    if (next === null) this.tail = prev
+    else next.prev = prev
+    pending.prev = null
+    pending.next = null
+  }
+
+  private arm (ms: number): void {
+    this.timer = setTimeout(this.expire, Math.max(1, Math.ceil(ms)))
+    this.timer.unref()
+  }
+
+  private onTimer (): void {
+    this.timer = null
+    // libuv's clock is read once per loop turn: allow the millisecond a timer may fire early by
+    const now = performance.now() + 1
+    let pending = this.head
+    while (pending !== null && pending.deadline <= now) {
+      this.remove(pending)
+      onHandshakeTimeout(pending)
+      pending = this.head
+    }
+    if (pending !== null) this.arm(pending.deadline - now + 1)
+  }
 }
 
 const kWrittenBefore = Symbol('fastify-rfc6455.writtenBefore')
@@ -65,8 +137,7 @@ function onPendingSocketClose (this: Duplex & { [kUpgrade]?: PendingUpgrade }): 
   const pending = this[kUpgrade]
   if (pending === undefined) return
   this[kUpgrade] = undefined
-  if (pending.timer !== null) clearTimeout(pending.timer)
-  pending.timer = null
+  pending.deadlines?.remove(pending)
 }
 
 /**
@@ -86,7 +157,6 @@ export function refuseRaw (socket: Duplex, err: WebSocketError, headers: Record<
 function destroyStream (this: Duplex): void { this.destroy() }
 
 function onHandshakeTimeout (pending: PendingUpgrade): void {
-  pending.timer = null
   if (pending.upgraded) return
   pending.timedOut = true
   // still behind another response being written: a 503 now would land inside it
@@ -108,7 +178,10 @@ function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade
  * Prepended to the server's 'upgrade' listeners: notes what the socket had written when the
  * event began, so that a listener running before ours and answering the request is noticed.
  */
-export function markUpgrade (_req: IncomingMessage, socket: Duplex): void {
+export function markUpgrade (this: EventEmitter, _req: IncomingMessage, socket: Duplex): void {
+  // only this mark and the plugin's listener: nothing runs before ours (listeners added later run
+  // after it), and bytesWritten, which walks the socket's write buffer, need not be read
+  if (this.listenerCount('upgrade') <= 2) return
   const s = socket as UpgradeSocket
   if (typeof s.bytesWritten === 'number') s[kWrittenBefore] = s.bytesWritten
 }
@@ -149,10 +222,13 @@ function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: Upgrade
     else refuseRaw(socket, wsError('WS_ERR_SHUTTING_DOWN'))
     return
   }
-  const pending: PendingUpgrade = { socket, head, timer: null, upgraded: false, timedOut: false, routed: false }
-  pending.timer = setTimeout(onHandshakeTimeout, state.handshakeTimeout, pending)
+  const deadlines = state.deadlines ??= new HandshakeDeadlines(state.handshakeTimeout)
+  const pending: PendingUpgrade = {
+    socket, head, deadline: 0, prev: null, next: null, waiting: false, upgraded: false, timedOut: false, routed: false, deadlines
+  }
+  deadlines.add(pending)
   socket[kUpgrade] = pending
-  socket.once('close', onPendingSocketClose)
+  socket.on('close', onPendingSocketClose)
   req[kUpgrade] = pending
   if (socket._httpMessage != null) {
     // pipelined behind a request whose response is still being written: Node's server has left
@@ -204,8 +280,7 @@ function failUpgrade (state: UpgradeState, req: IncomingMessage, socket: Duplex,
 /** Hand the socket over from the pending state to a WebSocket. */
 export function claimSocket (pending: PendingUpgrade, res: ServerResponse): void {
   pending.upgraded = true
-  if (pending.timer !== null) clearTimeout(pending.timer)
-  pending.timer = null
+  pending.deadlines?.remove(pending)
   const socket = pending.socket
   res.detachSocket(socket as Socket)
   socket.removeListener('error', onPendingSocketError)
