@@ -42,6 +42,12 @@ export class ReadGate {
 
   /** Start reading (once the handshake's leftover bytes have been parsed), unless blocked. */
   start (): void {
-    this.unblock(READ_NOT_STARTED)
+    if ((this.reasons & READ_NOT_STARTED) === 0) return
+    this.reasons &= ~READ_NOT_STARTED
+    if (this.stream.destroyed) return
+    // the transport may have left the stream flowing (transport.ts attach): stop it if a reason
+    // to stay still arose while the handshake's bytes were parsed
+    if (this.reasons === 0) this.stream.resume()
+    else this.stream.pause()
   }
 }

@@ -34,8 +34,11 @@ export function attach (stream: Duplex, owner: TransportOwner, sharedReads = tru
   const s = stream as OwnedStream
   s[kStreamOwner] = owner
   const shared = sharedReads && readIntoSharedBuffer(s, owner)
-  // still until the owner of reading resumes it (a 'data' listener alone would start the flow)
-  s.pause()
+  // still until the owner of reading resumes it (a 'data' listener alone would start the flow).
+  // A shared-buffer stream is left as it is: nothing returns to the event loop before the owner
+  // starts it (ReadGate.start() pauses it then if a reason arose), and stopping its handle here
+  // for start() to restart it costs an epoll change, a syscall, per connection.
+  if (!shared) s.pause()
   if (!shared) s.on('data', onData)
   s.on('end', onEnd)
   s.on('close', onClose)

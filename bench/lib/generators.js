@@ -6,7 +6,10 @@ const { execFileSync } = require('node:child_process')
 const { runBounded } = require('./proc')
 
 const BENCH_DIR = path.join(__dirname, '..')
-const WSLOAD_SRC = path.resolve(BENCH_DIR, '..', '..', 'shared', 'tools', 'wsload')
+// ../shared/tools/wsload beside the checkout; a git worktree one level deeper (wt/NAME) finds it
+// further up, and WSLOAD_SRC names it anywhere else
+const WSLOAD_SRC = process.env.WSLOAD_SRC ?? [2, 3].map(up => path.resolve(BENCH_DIR, ...Array(up).fill('..'), 'shared', 'tools', 'wsload'))
+  .find(dir => fs.existsSync(path.join(dir, 'wsload.c'))) ?? path.resolve(BENCH_DIR, '..', '..', 'shared', 'tools', 'wsload')
 const BUILD_DIR = path.join(BENCH_DIR, '.build', 'wsload')
 const JSLOAD = path.join(BENCH_DIR, 'load', 'jsload.js')
 

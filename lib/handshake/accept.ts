@@ -1,4 +1,5 @@
 // The Sec-WebSocket-Key / Sec-WebSocket-Accept pair of the opening handshake.
+import * as crypto from 'node:crypto'
 import { createHash, randomBytes } from 'node:crypto'
 import { GUID } from '../engine/constants'
 
@@ -8,8 +9,14 @@ import { GUID } from '../engine/constants'
  * sample key `dGhlIHNhbXBsZSBub25jZQ==` of section 1.3 gives `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`).
  */
 export function computeAccept (key: string): string {
-  return createHash('sha1').update(key + GUID, 'latin1').digest('base64')
+  return oneShotHash !== undefined ? oneShotHash('sha1', key + GUID, 'base64') : createHash('sha1').update(key + GUID, 'latin1').digest('base64')
 }
+
+/**
+ * crypto.hash() (Node 20.12+, 21.7+): one call, no Hash object per handshake. The key is
+ * base64 and the GUID ASCII, so its UTF-8 input is the same bytes as the latin1 one above.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash
 
 /**
  * A fresh Sec-WebSocket-Key for a client handshake: 16 random bytes, base64 encoded.

@@ -45,6 +45,11 @@ function headerLines (name: string, value: HeaderFieldValue): string {
   return out
 }
 
+/** The 101's lines up to the accept value, the same for every handshake. */
+const SWITCHING_PROTOCOLS_HEAD = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: '
+/** base64 of a 20-byte SHA-1 digest */
+const ACCEPT_SHAPE = /^[A-Za-z0-9+/]{27}=$/
+
 /**
  * The complete `HTTP/1.1 101 Switching Protocols` response (RFC 6455 section 4.2.2 step 5):
  * Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Accept, then Sec-WebSocket-Protocol
@@ -58,8 +63,8 @@ function headerLines (name: string, value: HeaderFieldValue): string {
  * @throws WebSocketError WS_ERR_INVALID_HEADER when a name or value could split the response
  */
 export function buildSwitchingProtocols (accept: string, protocol?: string, extensions?: string, extraHeaders?: HeaderEntries): Buffer {
-  let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
-  head += headerLines('Sec-WebSocket-Accept', accept)
+  // the accept value of computeAccept() is 28 base64 characters: checked by shape, not char by char
+  let head = ACCEPT_SHAPE.test(accept) ? SWITCHING_PROTOCOLS_HEAD + accept + '\r\n' : SWITCHING_PROTOCOLS_HEAD.slice(0, -22) + headerLines('Sec-WebSocket-Accept', accept)
   // Section 4.2.2 step 5.5: the subprotocol header only when the server selected one.
   if (protocol !== undefined && protocol !== '') head += headerLines('Sec-WebSocket-Protocol', protocol)
   if (extensions !== undefined && extensions !== '') head += headerLines('Sec-WebSocket-Extensions', extensions)

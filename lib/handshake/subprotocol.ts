@@ -23,6 +23,8 @@ export type SubprotocolSelector<Req = unknown> =
  * @throws WebSocketError WS_ERR_HANDSHAKE_PROTOCOL
  */
 export function parseSubprotocols (value: HeaderValue): string[] {
+  // most clients offer none: no Set to check for duplicates then
+  if (value === undefined) return []
   const offered = parseTokenList(value)
   const seen = new Set<string>()
   for (const protocol of offered) {

@@ -157,9 +157,25 @@ function equalsIgnoringCase (value: string, start: number, end: number, token: s
  */
 export function hasToken (value: HeaderValue, token: string): boolean {
   if (value === undefined) return false
-  const lines = typeof value === 'string' ? [value] : value
-  for (const line of lines) {
-    if (scanList(line, (start, end) => equalsIgnoringCase(line, start, end, token))) return true
-  }
+  // every upgrade request comes through here twice: no array, closure or iterator per call
+  if (typeof value === 'string') return lineHasToken(value, token)
+  for (let i = 0; i < value.length; i++) if (lineHasToken(value[i], token)) return true
   return false
+}
+
+/** hasToken() for one header line: the walk of scanList() with the comparison inlined. */
+function lineHasToken (value: string, token: string): boolean {
+  let start = -1
+  let end = -1
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c === COMMA) {
+      if (start !== -1 && equalsIgnoringCase(value, start, end, token)) return true
+      start = -1
+    } else if (c !== SP && c !== HTAB) {
+      if (start === -1) start = i
+      end = i + 1
+    }
+  }
+  return start !== -1 && equalsIgnoringCase(value, start, end, token)
 }

@@ -17,6 +17,7 @@ import { parseExtensionHeader, negotiatePerMessageDeflateServer } from '../hands
 import { PerMessageDeflate } from '../engine/deflate'
 import { isPromiseLike } from '../engine/promise-like'
 import { WebSocket, type SocketContext } from '../socket'
+import type { ConnectionOptions } from '../engine/connection-options'
 import { sessionOf } from '../session'
 import { resolveOptions, type ResolvedOptions, type WebSocketSharedOptions, type WebSocketErrorHandler } from './options'
 import { compatOptionError, type VerifyClient, type WsServerOptions } from './ws-options'
@@ -104,6 +105,8 @@ interface RouteState {
   options: ResolvedOptions
   originAllowed: ((origin: string | undefined, req: unknown) => boolean | Promise<boolean>) | null
   ctx: SocketContext
+  /** the engine options of every socket of the route, made once (a copy adds the deflate codec) */
+  connection: ConnectionOptions
   shared: PluginShared
   /** the route's message schemas (websocket.schema), or null */
   codec: RouteCodec | null
@@ -156,6 +159,18 @@ export function createOnRoute (shared: PluginShared): (this: FastifyInstance, ro
         ? shared.originAllowed
         : options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
       ctx: buildSocketContext(websocket, options, shared, route.url),
+      connection: {
+        role: 'server',
+        maxPayload: options.maxPayload,
+        autoPong: options.autoPong,
+        closeTimeout: options.closeTimeout,
+        heartbeatInterval: options.heartbeatInterval,
+        pongTimeout: options.pongTimeout,
+        maxFragments: options.maxFragments,
+        maxPendingAutoPongs: options.maxPendingAutoPongs,
+        dropExcessPongs: options.backpressurePolicy === 'drop',
+        deflate: null
+      },
       shared,
       codec: planMessageSchema(websocket, route.url)
     }
@@ -168,7 +183,7 @@ export function createOnRoute (shared: PluginShared): (this: FastifyInstance, ro
       this.addHook('onReady', async function (this: FastifyInstance) { codec.compileEarly(this, info) })
     }
     route.config = { ...(route.config as object), [kRoute]: state }
-    route.handler = websocketRouteHandler
+    route.handler = websocketRouteHandler(state)
   }
 }
 
@@ -186,8 +201,14 @@ function upgradeRequired (this: FastifyInstance, _request: FastifyRequest, reply
   reply.code(426).header('Upgrade', 'websocket').header('Connection', 'Upgrade').send(wsError('WS_ERR_UPGRADE_REQUIRED'))
 }
 
-function websocketRouteHandler (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): unknown {
-  const state = routeStateOf(request) as RouteState
+/** The route's handler, made once per route: it has its state without asking Fastify for it per request. */
+function websocketRouteHandler (state: RouteState) {
+  return function websocketRoute (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): unknown {
+    return handleRequest(this, state, request, reply)
+  }
+}
+
+function handleRequest (fastify: FastifyInstance, state: RouteState, request: FastifyRequest, reply: FastifyReply): unknown {
   const pending = (request.raw as UpgradeRequest)[kUpgrade]
   if (pending === undefined) {
     // RFC 6455 section 4.2.1 item 4: `Upgrade: websocket` without `Connection: Upgrade` (which
@@ -195,12 +216,12 @@ function websocketRouteHandler (this: FastifyInstance, request: FastifyRequest, 
     if (isUpgradeRequest(request.headers) && !hasToken(request.headers.connection, 'upgrade')) {
       throw wsError('WS_ERR_HANDSHAKE_CONNECTION', request.headers.connection === undefined ? 'header missing' : 'no upgrade token')
     }
-    if (state.plain !== null) return state.plain.call(this, request, reply)
-    if (request.method === 'HEAD') headNotFound.call(this, request, reply)
-    else upgradeRequired.call(this, request, reply)
+    if (state.plain !== null) return state.plain.call(fastify, request, reply)
+    if (request.method === 'HEAD') headNotFound.call(fastify, request, reply)
+    else upgradeRequired.call(fastify, request, reply)
     return undefined
   }
-  return acceptUpgrade(this, state, request, reply)
+  return acceptUpgrade(fastify, state, request, reply)
 }
 
 function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
@@ -225,35 +246,37 @@ function acceptUpgrade (fastify: FastifyInstance, state: RouteState, request: Fa
     if (err instanceof WebSocketError && err.code === 'WS_ERR_HANDSHAKE_VERSION') reply.header('Sec-WebSocket-Version', '13')
     throw err
   }
-  const verify = state.shared.verifyClient
-  const proceed = (): Promise<void> | undefined => {
-    if (verify === undefined) {
-      completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
-      return undefined
-    }
-    // ws's verifyClient, after Fastify's hooks and the origin check, before the 101
-    const verdict = verifyClientAllows(verify, request)
-    if (verdict instanceof Promise) {
-      return verdict.then(refusal => {
-        if (refusal !== null) throw refuseVerified(reply, refusal)
-        completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
-      })
-    }
-    if (verdict !== null) throw refuseVerified(reply, verdict)
-    completeUpgrade(fastify, state, request, reply, info.key, info.protocols)
-    return undefined
-  }
   if (state.originAllowed !== null) {
     const allowed = state.originAllowed(info.origin, request)
     if (typeof allowed === 'object') {
       return allowed.then(ok => {
         if (!ok) throw wsError('WS_ERR_HANDSHAKE_ORIGIN', info.origin)
-        return proceed()
+        return verifyThenComplete(fastify, state, request, reply, info.key, info.protocols)
       })
     }
     if (!allowed) throw wsError('WS_ERR_HANDSHAKE_ORIGIN', info.origin)
   }
-  return proceed()
+  return verifyThenComplete(fastify, state, request, reply, info.key, info.protocols)
+}
+
+/** ws's verifyClient (if given), after Fastify's hooks and the origin check, then the 101. */
+function verifyThenComplete (fastify: FastifyInstance, state: RouteState, request: FastifyRequest, reply: FastifyReply,
+  key: string, offered: string[]): Promise<void> | undefined {
+  const verify = state.shared.verifyClient
+  if (verify === undefined) {
+    completeUpgrade(fastify, state, request, reply, key, offered)
+    return undefined
+  }
+  const verdict = verifyClientAllows(verify, request)
+  if (verdict instanceof Promise) {
+    return verdict.then(refusal => {
+      if (refusal !== null) throw refuseVerified(reply, refusal)
+      completeUpgrade(fastify, state, request, reply, key, offered)
+    })
+  }
+  if (verdict !== null) throw refuseVerified(reply, verdict)
+  completeUpgrade(fastify, state, request, reply, key, offered)
+  return undefined
 }
 
 function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: FastifyRequest, reply: FastifyReply,
@@ -282,12 +305,12 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   }
   // headers set by hooks (a Set-Cookie, say) go out with the 101, but for those that describe
   // the 101 itself, which buildSwitchingProtocols drops
-  const extra: Array<[string, string | string[]]> = []
+  let extra: Array<[string, string | string[]]> | undefined
   const replyHeaders = reply.getHeaders()
   for (const name in replyHeaders) {
     const value = replyHeaders[name]
     if (value === undefined) continue
-    extra.push([name, Array.isArray(value) ? value.map(String) : String(value)])
+    ;(extra ??= []).push([name, Array.isArray(value) ? value.map(String) : String(value)])
   }
   // RFC 7692 section 5: accept the first acceptable permessage-deflate offer, if enabled
   const options = state.options
@@ -321,21 +344,12 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
     claimSocket(pending, reply.raw)
     socket.write(response)
   }
-  const context = { fastify, request, reply }
-  beginSocket(context)
-  const ws = new WebSocket(socket, {
-    role: 'server',
-    maxPayload: options.maxPayload,
-    autoPong: options.autoPong,
-    closeTimeout: options.closeTimeout,
-    heartbeatInterval: options.heartbeatInterval,
-    pongTimeout: options.pongTimeout,
-    maxFragments: options.maxFragments,
-    maxPendingAutoPongs: options.maxPendingAutoPongs,
-    dropExcessPongs: options.backpressurePolicy === 'drop',
-    deflate
-  }, state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads && pending.http2 !== true, url: request.url })
-  remember(ws, context)
+  // the plugin's errorHandler is called with where the socket came from; without one, nothing is kept
+  const context = state.shared.errorHandler === undefined ? null : { fastify, request, reply }
+  if (context !== null) beginSocket(context)
+  const ws = new WebSocket(socket, deflate === null ? state.connection : { ...state.connection, deflate },
+    state.ctx, protocol, extensions, request.log, { head: pending.head, hold: true, sharedReads: state.shared.sharedReads && pending.http2 !== true, url: request.url })
+  if (context !== null) remember(ws, context)
   const stats = state.ctx.stats
   if (stats != null) stats.accepted++
   if (openChannel.hasSubscribers) {
@@ -346,8 +360,9 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   server.emit('connection', ws, request.raw)
   // Messages arriving before the handler (or an async open) has settled are held, then delivered
   // in order; the bytes that came with the request (pending.head) were parsed before any read.
-  // the route, not request.url: a query string may carry a token
-  ws.log.debug({ route: request.routeOptions.url, protocol }, 'websocket open')
+  // (ws.log makes the socket's child logger: only when the line is written; the route, not
+  // request.url: a query string may carry a token)
+  if (debugEnabled(request.log)) ws.log.debug({ route: request.routeOptions.url, protocol }, 'websocket open')
   let result: unknown
   try {
     result = state.handler !== null ? state.handler.call(fastify, ws, request) : websocket.open?.(ws, request)
@@ -364,4 +379,13 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   } else {
     sessionOf(ws).release()
   }
+}
+
+/**
+ * Whether `log` writes debug lines: pino (Fastify's logger) says so; a logger that cannot say is
+ * assumed to. Checked before building a line that would make the socket's child logger.
+ */
+function debugEnabled (log: object): boolean {
+  const { isLevelEnabled } = log as { isLevelEnabled?: unknown }
+  return typeof isLevelEnabled !== 'function' || (isLevelEnabled as (level: string) => boolean).call(log, 'debug')
 }

@@ -11,6 +11,7 @@
 import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { EventEmitter } from 'node:events'
 import { buildHttpResponse } from '../handshake/response'
 import { wsError, type WebSocketError } from '../errors'
 import type { PluginCounters } from '../stats'
@@ -22,15 +23,21 @@ export const kUpgrade = Symbol('fastify-rfc6455.upgrade')
 export interface PendingUpgrade {
   socket: Duplex
   head: Buffer
-  timer: NodeJS.Timeout | null
-  /** the handshake completed and the socket belongs to a WebSocket now */
-  upgraded: boolean
-  /** the handshake timeout fired: whatever the hooks do later is discarded */
-  timedOut: boolean
-  /** Fastify routing has started: a ServerResponse of ours is bound to the socket */
-  routed: boolean
+  /** when handshakeTimeout runs out (performance.now() ms); in its plugin's deadline list until then */
+  deadline: number
+  /** neighbours in the deadline list (see HandshakeDeadlines); null at either end or once out of it */
+  prev: PendingUpgrade | null
+  next: PendingUpgrade | null
+  /** in the deadline list: the handshake is neither complete nor timed out nor closed */
+  waiting: boolean
+  /** the deadline list of the plugin instance that took this upgrade */
+  deadlines: HandshakeDeadlines | null
+  /** HTTP/2 streams only (http2.ts): their own handshake timer, as they answer a timeout differently */
+  timer?: NodeJS.Timeout | null
   /** an extended CONNECT on an HTTP/2 stream (RFC 8441, http2.ts): `socket` is the stream */
   http2?: boolean
+  /** the upgrade request, for the refusal counted at a handshake timeout */
+  req: IncomingMessage | null
   /** when the upgrade request arrived (performance.timeOrigin + performance.now()) */
   startedAt: number
   /** the route's URL pattern once routing found it (onRequest), for refusals */
@@ -39,6 +46,12 @@ export interface PendingUpgrade {
   error: string | null
   /** where refusals are counted */
   counters: PluginCounters | null
+  /** the handshake completed and the socket belongs to a WebSocket now */
+  upgraded: boolean
+  /** the handshake timeout fired: whatever the hooks do later is discarded */
+  timedOut: boolean
+  /** Fastify routing has started: a ServerResponse of ours is bound to the socket */
+  routed: boolean
 }
 
 export type UpgradeRequest = IncomingMessage & { [kUpgrade]?: PendingUpgrade }
@@ -56,8 +69,71 @@ export interface UpgradeState {
   routing: (req: IncomingMessage, res: ServerResponse) => void
   /** where what never reaches the application is logged (refusals, failures of the listener) */
   log?: UpgradeLog
+  /** the upgrades waiting for their 101, oldest first (made on the first upgrade) */
+  deadlines?: HandshakeDeadlines
   /** the counters of app.websocketStats(): refusals by status */
   counters?: PluginCounters
+}
+
+/**
+ * One timer for every pending upgrade of a plugin instead of a setTimeout (and a clearTimeout)
+ * per upgrade: they all wait the same handshakeTimeout, so the order they arrive in is the order
+ * their deadlines fall in, and a doubly linked list (O(1) to append and to unlink) kept in that
+ * order needs one timer, for its head. The timer is unref'd: a pending socket keeps the process
+ * alive by itself, and an empty list must not.
+ */
+export class HandshakeDeadlines {
+  private head: PendingUpgrade | null = null
+  private tail: PendingUpgrade | null = null
+  private timer: NodeJS.Timeout | null = null
+  private readonly timeout: number
+  private readonly expire: () => void
+
+  constructor (timeout: number) {
+    this.timeout = timeout
+    this.expire = () => this.onTimer()
+  }
+
+  add (pending: PendingUpgrade): void {
+    pending.deadline = performance.now() + this.timeout
+    pending.waiting = true
+    pending.prev = this.tail
+    pending.next = null
+    if (this.tail === null) this.head = pending
+    else this.tail.next = pending
+    this.tail = pending
+    if (this.timer === null) this.arm(this.timeout)
+  }
+
+  remove (pending: PendingUpgrade): void {
+    if (!pending.waiting) return
+    pending.waiting = false
+    const { prev, next } = pending
+    if (prev === null) this.head = next
+    else prev.next = next
+    if (next === null) this.tail = prev
+    else next.prev = prev
+    pending.prev = null
+    pending.next = null
+  }
+
+  private arm (ms: number): void {
+    this.timer = setTimeout(this.expire, Math.max(1, Math.ceil(ms)))
+    this.timer.unref()
+  }
+
+  private onTimer (): void {
+    this.timer = null
+    // libuv's clock is read once per loop turn: allow the millisecond a timer may fire early by
+    const now = performance.now() + 1
+    let pending = this.head
+    while (pending !== null && pending.deadline <= now) {
+      this.remove(pending)
+      onHandshakeTimeout(pending)
+      pending = this.head
+    }
+    if (pending !== null) this.arm(pending.deadline - now + 1)
+  }
 }
 
 const kWrittenBefore = Symbol('fastify-rfc6455.writtenBefore')
@@ -79,8 +155,7 @@ function onPendingSocketClose (this: Duplex & { [kUpgrade]?: PendingUpgrade }): 
   const pending = this[kUpgrade]
   if (pending === undefined) return
   this[kUpgrade] = undefined
-  if (pending.timer !== null) clearTimeout(pending.timer)
-  pending.timer = null
+  pending.deadlines?.remove(pending)
 }
 
 /**
@@ -99,8 +174,7 @@ export function refuseRaw (socket: Duplex, err: WebSocketError, headers: Record<
 
 function destroyStream (this: Duplex): void { this.destroy() }
 
-function onHandshakeTimeout (pending: PendingUpgrade, req: IncomingMessage): void {
-  pending.timer = null
+function onHandshakeTimeout (pending: PendingUpgrade): void {
   if (pending.upgraded) return
   pending.timedOut = true
   // still behind another response being written: a 503 now would land inside it
@@ -110,7 +184,7 @@ function onHandshakeTimeout (pending: PendingUpgrade, req: IncomingMessage): voi
   }
   const err = wsError('WS_ERR_HANDSHAKE_TIMEOUT')
   refuseRaw(pending.socket, err)
-  noteRefusal(pending.counters, req, err.statusCode ?? 500, err.code, pending.route, pending.startedAt)
+  if (pending.req !== null) noteRefusal(pending.counters, pending.req, err.statusCode ?? 500, err.code, pending.route, pending.startedAt)
 }
 
 /** Count a refused upgrade request and tell the handshake:refused channel. */
@@ -136,7 +210,10 @@ function onRefusalFinished (this: ServerResponse & { [kUpgrade]?: PendingUpgrade
  * Prepended to the server's 'upgrade' listeners: notes what the socket had written when the
  * event began, so that a listener running before ours and answering the request is noticed.
  */
-export function markUpgrade (_req: IncomingMessage, socket: Duplex): void {
+export function markUpgrade (this: EventEmitter, _req: IncomingMessage, socket: Duplex): void {
+  // only this mark and the plugin's listener: nothing runs before ours (listeners added later run
+  // after it), and bytesWritten, which walks the socket's write buffer, need not be read
+  if (this.listenerCount('upgrade') <= 2) return
   const s = socket as UpgradeSocket
   if (typeof s.bytesWritten === 'number') s[kWrittenBefore] = s.bytesWritten
 }
@@ -182,21 +259,27 @@ function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: Upgrade
     noteRefusal(state.counters, req, err.statusCode ?? 500, err.code, null, performance.timeOrigin + performance.now())
     return
   }
+  const deadlines = state.deadlines ??= new HandshakeDeadlines(state.handshakeTimeout)
   const pending: PendingUpgrade = {
     socket,
     head,
-    timer: null,
+    deadline: 0,
+    prev: null,
+    next: null,
+    waiting: false,
     upgraded: false,
     timedOut: false,
     routed: false,
+    deadlines,
+    req,
     startedAt: performance.timeOrigin + performance.now(),
     route: null,
     error: null,
     counters: state.counters ?? null
   }
-  pending.timer = setTimeout(onHandshakeTimeout, state.handshakeTimeout, pending, req)
+  deadlines.add(pending)
   socket[kUpgrade] = pending
-  socket.once('close', onPendingSocketClose)
+  socket.on('close', onPendingSocketClose)
   req[kUpgrade] = pending
   if (socket._httpMessage != null) {
     // pipelined behind a request whose response is still being written: Node's server has left
@@ -248,8 +331,7 @@ function failUpgrade (state: UpgradeState, req: IncomingMessage, socket: Duplex,
 /** Hand the socket over from the pending state to a WebSocket. */
 export function claimSocket (pending: PendingUpgrade, res: ServerResponse): void {
   pending.upgraded = true
-  if (pending.timer !== null) clearTimeout(pending.timer)
-  pending.timer = null
+  pending.deadlines?.remove(pending)
   const socket = pending.socket
   res.detachSocket(socket as Socket)
   socket.removeListener('error', onPendingSocketError)
