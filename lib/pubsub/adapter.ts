@@ -12,7 +12,16 @@ export interface PublishedMessage {
   origin: string
   /** id of the socket that published it (not sent back to it), if any */
   exceptSocket: string | null
+  /**
+   * Set by a resumable adapter on a message of a resumable topic (see `resumable`): `<ms>-<seq>`,
+   * increasing per topic, the same in every process. Subscribers receive it with the message.
+   */
+  id?: string
 }
+
+import type { ReplayResult } from './resume'
+
+export type { ReplayResult } from './resume'
 
 export type DeliverFunction = (message: PublishedMessage) => void
 
@@ -33,4 +42,16 @@ export interface PubSubAdapter {
   unsubscribe? (topic: string): void | Promise<void>
   /** Release connections (called from fastify.close()). */
   close? (): void | Promise<void>
+  /**
+   * Resumable topics (optional: an adapter without them carries messages without ids, and no
+   * client can resume). True if messages of `topic` get an id and a replay window.
+   */
+  resumable? (topic: string): boolean
+  /**
+   * What is held of `topic` after the id `after` (a client's last one), oldest first, or the gap
+   * before it; `after` null: only the topic's newest id, for a client subscribing afresh.
+   */
+  replay? (topic: string, after: string | null): ReplayResult | Promise<ReplayResult>
+  /** most `resume` parameters one client may present (default 100; more: none is trusted) */
+  readonly maxResumeTopics?: number
 }
