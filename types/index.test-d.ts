@@ -126,3 +126,17 @@ app.websocketServer.on('connection', (socket, request) => { expectType<WebSocket
 expectType<Promise<WebSocket>>(app.injectWS())
 expectType<Promise<WebSocket>>(app.injectWS('/x', {}, { onInit (ws) { expectType<WebSocket>(ws) }, onOpen (ws) { expectType<WebSocket>(ws) } }))
 app.register(websocket, { options: { maxPayload: 10, clientTracking: false }, preClose (done) { done() } })
+
+// resumable topics (issue 16): the in-process adapter's options, and an adapter of one's own with
+// the optional methods (without them it still fits PubSubAdapter)
+const resumable = memoryAdapter({ resume: { topics: (topic: string) => topic.startsWith('room:'), maxMessages: 100, maxAge: 60_000 } })
+expectType<number>(resumable.heldBytes)
+expectAssignable<PubSubAdapter>(memoryAdapter({ resume: true }))
+expectError(memoryAdapter({ resume: { topics: ['room:'] } }))
+expectAssignable<PubSubAdapter>({
+  start () {},
+  publish () {},
+  resumable: (topic: string) => topic !== '',
+  replay: async (_topic: string, after: string | null) => ({ last: after ?? '0-0', gap: null, messages: [] })
+})
+expectAssignable<PubSubAdapter>({ start () {}, publish () {} })
