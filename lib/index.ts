@@ -163,6 +163,8 @@ export type { PubSubAdapter, PublishedMessage, DeliverFunction, AdapterContext, 
 export { memoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from './pubsub/memory'
 export type { ResumeOptions } from './pubsub/resume'
 export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'
+export { RedisClientAdapter, type RedisClientAdapterOptions, type RedisUrlAdapterOptions } from './pubsub/redis-client'
+export type { RedisClient, IoRedisClient, NodeRedisClient } from './pubsub/redis-driver'
 export type { PublishOptions } from './pubsub/topics'
 export type { WebSocketMemory } from './augmentation'
 export type { DeflateOptions } from './handshake/extensions'

@@ -17,6 +17,11 @@ export interface PublishedMessage {
    * increasing per topic, the same in every process. Subscribers receive it with the message.
    */
   id?: string
+  /**
+   * Not a message: the adapter lost messages of the topic up to `id` (its connection was down
+   * longer than the window); each subscriber is told of the gap.
+   */
+  gap?: boolean
 }
 
 import type { ReplayResult } from './resume'

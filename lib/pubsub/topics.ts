@@ -104,6 +104,13 @@ export class Topics {
   deliver (message: PublishedMessage): void {
     const set = this.topics.get(message.topic)
     if (set === undefined) return
+    if (message.gap === true && message.id !== undefined) {
+      const gap = buildFrame(OPCODE_TEXT, true, false, resumeHeader('g', message.id, message.topic))
+      for (const socket of set) {
+        if (!(this.waiting.get(socket)?.has(message.topic) ?? false) && !sessionOf(socket).sendFrame(gap)) this.dropIfClosing(socket)
+      }
+      return
+    }
     // a resumable topic's message carries its id: the header goes in front of the data, once
     if (message.id !== undefined) message = { ...message, data: Buffer.concat([resumeHeader('m', message.id, message.topic), message.data]) }
     const opcode = message.binary ? OPCODE_BINARY : OPCODE_TEXT
