@@ -3,7 +3,7 @@ import { expectType, expectError, expectAssignable } from 'tsd'
 import websocket, {
   WebSocket, fastifyRfc6455, type WebSocketPluginOptions, type WebSocketRouteOptions, type PubSubAdapter,
   type PublishedMessage, memoryAdapter, redisAdapter, RedisAdapter, type RedisAdapterOptions, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError,
-  createWebSocketStream
+  createWebSocketStream, RedisClientAdapter
 } from '..'
 import type { Duplex } from 'node:stream'
 
@@ -140,3 +140,10 @@ expectAssignable<PubSubAdapter>({
   replay: async (_topic: string, after: string | null) => ({ last: after ?? '0-0', gap: null, messages: [] })
 })
 expectAssignable<PubSubAdapter>({ start () {}, publish () {} })
+// the Redis adapter on one's own clients (structural: ioredis and node-redis clients fit), or from a URL and the peer dependency
+declare const io: { callBuffer (...args: unknown[]): Promise<unknown>, publish (...args: unknown[]): Promise<number>, on (...args: unknown[]): unknown }
+expectType<RedisClientAdapter>(redisAdapter({ publisher: io, subscriber: io, resume: { maxMessages: 500 }, streamTtl: 3_600_000 }))
+expectType<RedisClientAdapter>(redisAdapter({ url: 'rediss://cache:6380', client: 'ioredis', resume: true }))
+expectType<RedisAdapter>(redisAdapter({ url: 'redis://127.0.0.1:6379' }))
+expectError(redisAdapter({ url: 'redis://x', client: 'memcached' }))
+expectError(redisAdapter({ publisher: {}, subscriber: io }))
