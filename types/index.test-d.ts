@@ -3,7 +3,7 @@ import { expectType, expectError, expectAssignable } from 'tsd'
 import websocket, {
   WebSocket, fastifyRfc6455, type WebSocketPluginOptions, type WebSocketRouteOptions, type PubSubAdapter,
   type PublishedMessage, memoryAdapter, redisAdapter, RedisAdapter, type RedisAdapterOptions, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError,
-  createWebSocketStream
+  createWebSocketStream, RedisClientAdapter
 } from '..'
 import type { Duplex } from 'node:stream'
 
@@ -126,3 +126,24 @@ app.websocketServer.on('connection', (socket, request) => { expectType<WebSocket
 expectType<Promise<WebSocket>>(app.injectWS())
 expectType<Promise<WebSocket>>(app.injectWS('/x', {}, { onInit (ws) { expectType<WebSocket>(ws) }, onOpen (ws) { expectType<WebSocket>(ws) } }))
 app.register(websocket, { options: { maxPayload: 10, clientTracking: false }, preClose (done) { done() } })
+
+// resumable topics (issue 16): the in-process adapter's options, and an adapter of one's own with
+// the optional methods (without them it still fits PubSubAdapter)
+const resumable = memoryAdapter({ resume: { topics: (topic: string) => topic.startsWith('room:'), maxMessages: 100, maxAge: 60_000 } })
+expectType<number>(resumable.heldBytes)
+expectAssignable<PubSubAdapter>(memoryAdapter({ resume: true }))
+expectError(memoryAdapter({ resume: { topics: ['room:'] } }))
+expectAssignable<PubSubAdapter>({
+  start () {},
+  publish () {},
+  resumable: (topic: string) => topic !== '',
+  replay: async (_topic: string, after: string | null) => ({ last: after ?? '0-0', gap: null, messages: [] })
+})
+expectAssignable<PubSubAdapter>({ start () {}, publish () {} })
+// the Redis adapter on one's own clients (structural: ioredis and node-redis clients fit), or from a URL and the peer dependency
+declare const io: { callBuffer (...args: unknown[]): Promise<unknown>, publish (...args: unknown[]): Promise<number>, on (...args: unknown[]): unknown }
+expectType<RedisClientAdapter>(redisAdapter({ publisher: io, subscriber: io, resume: { maxMessages: 500 }, streamTtl: 3_600_000 }))
+expectType<RedisClientAdapter>(redisAdapter({ url: 'rediss://cache:6380', client: 'ioredis', resume: true }))
+expectType<RedisAdapter>(redisAdapter({ url: 'redis://127.0.0.1:6379' }))
+expectError(redisAdapter({ url: 'redis://x', client: 'memcached' }))
+expectError(redisAdapter({ publisher: {}, subscriber: io }))

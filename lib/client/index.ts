@@ -1,7 +1,7 @@
 // fastify-rfc6455/client: open WebSockets to any RFC 6455 server with the same engine and the
 // same WebSocket class as the plugin's server sockets.
 export { connect } from './connect'
-export { ReconnectingWebSocket, connectWithRetry, type ReconnectingOptions, type ReconnectingWebSocketEvents } from './reconnect'
+export { ReconnectingWebSocket, connectWithRetry, type ReconnectingOptions, type ReconnectingWebSocketEvents, type ResumedMessage } from './reconnect'
 export { backoffDelay, isRetryable, type ReconnectOptions } from './backoff'
 export type { ClientOptions, ClientTlsOptions } from './options'
 export { isHandshakeRefusal, type HandshakeRefusal } from './refusal'

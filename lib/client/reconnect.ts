@@ -8,6 +8,8 @@ import type { SendCallback, SendOptions, WebSocket, WebSocketData } from '../soc
 import { backoffDelay, isRetryable, resolveBackoff, retryAfterMs, type ReconnectOptions, type ResolvedBackoff } from './backoff'
 import { connect } from './connect'
 import type { ClientOptions } from './options'
+import { readResumeHeader, ResumePositions } from './resume'
+import { integerIn } from '../engine/option-checks'
 
 export interface ReconnectingOptions extends ClientOptions {
   /** backoff settings (all optional) */
@@ -17,12 +19,31 @@ export interface ReconnectingOptions extends ClientOptions {
    * reconnects). Default: always, whatever the code.
    */
   shouldReconnect?: (code: number, reason: Buffer) => boolean
+  /**
+   * Resume the server's resumable topics (README "Resumable topics"): read the id each of their
+   * messages carries, present the last one per topic when reconnecting, and drop duplicates.
+   * `true`, or `{ maxTopics }`: how many topics' ids to present (default 100, the server's
+   * default maxResumeTopics; the least recently updated are forgotten first).
+   */
+  resume?: boolean | { maxTopics?: number }
+}
+
+/** What comes with a message of a resumable topic (third argument of 'message'). */
+export interface ResumedMessage {
+  topic: string
+  /** `<ms>-<seq>`, increasing per topic */
+  id: string
 }
 
 export interface ReconnectingWebSocketEvents {
   /** a connection is open; `socket` is the WebSocket of this connection */
   open: [socket: WebSocket]
-  message: [data: Buffer, isBinary: boolean]
+  /** with `resume`, a message of a resumable topic comes without its header, and with `resumed` */
+  message: [data: Buffer, isBinary: boolean, resumed?: ResumedMessage]
+  /** with `resume`: messages of `topic` after the last id seen, up to `id`, are lost (re-read the state) */
+  gap: [topic: string, id: string]
+  /** with `resume`: what was missed of `topic` has been replayed; live messages follow; `id` is the newest */
+  synced: [topic: string, id: string]
   /** the current connection closed (it may be followed by 'reconnecting') */
   close: [code: number, reason: Buffer]
   /** waiting `delay` ms before attempt number `attempt` (1, 2, ... since the last open); `cause` is the failure, null after a drop */
@@ -54,12 +75,16 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   private ended = false
   private timer: NodeJS.Timeout | null = null
   private opening: AbortController | null = null
+  private readonly resume: ResumePositions | null
 
   /** @throws WebSocketError WS_ERR_INVALID_OPTION for bad reconnect settings */
   constructor (url: string | URL, options: ReconnectingOptions = {}) {
     super()
-    const { reconnect, shouldReconnect, signal, ...clientOptions } = options
+    const { reconnect, shouldReconnect, signal, resume, ...clientOptions } = options
     this.url = url
+    this.resume = resume === undefined || resume === false
+      ? null
+      : new ResumePositions(integerIn('resume.maxTopics', resume === true ? undefined : resume.maxTopics, 0, 10_000, 100))
     this.options = clientOptions
     this.backoff = resolveBackoff(reconnect)
     this.shouldReconnect = shouldReconnect
@@ -80,6 +105,16 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   get readyState (): number {
     if (this.current !== null) return this.current.readyState
     return this.stopped ? CLOSED : CONNECTING
+  }
+
+  /** With `resume`: the last id seen per topic, presented at the next connection. */
+  get positions (): ReadonlyMap<string, string> {
+    return this.resume?.positions ?? new Map()
+  }
+
+  /** With `resume`: stop presenting an id for `topic` (after unsubscribing from it, say). */
+  forget (topic: string): void {
+    this.resume?.forget(topic)
   }
 
   /** Send on the open connection. Nothing is queued between connections: returns false then. */
@@ -108,7 +143,8 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   private open (): void {
     const controller = new AbortController()
     this.opening = controller
-    connect(this.url, { ...this.options, signal: controller.signal }).then(ws => {
+    const url = this.resume === null ? this.url : this.resume.apply(this.url)
+    connect(url, { ...this.options, signal: controller.signal }).then(ws => {
       this.opening = null
       if (this.stopped) {
         ws.close()
@@ -126,7 +162,9 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   private adopt (ws: WebSocket): void {
     this.current = ws
     this.attempt = 0
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.emit('message', data, isBinary))
+    ws.on('message', this.resume === null
+      ? (data: Buffer, isBinary: boolean) => this.emit('message', data, isBinary)
+      : (data: Buffer, isBinary: boolean) => this.resumed(data, isBinary))
     ws.on('ping', (data: Buffer) => this.emit('ping', data))
     ws.on('pong', (data: Buffer) => this.emit('pong', data))
     ws.on('drain', () => this.emit('drain'))
@@ -141,6 +179,18 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       else this.retry(null)
     })
     this.emit('open', ws)
+  }
+
+  private resumed (data: Buffer, isBinary: boolean): void {
+    const header = Buffer.isBuffer(data) ? readResumeHeader(data) : null
+    if (header === null) {
+      this.emit('message', data, isBinary)
+      return
+    }
+    if (!this.resume!.take(header)) return // seen before the reconnect
+    if (header.kind === 'm') this.emit('message', header.data, isBinary, { topic: header.topic, id: header.id })
+    else if (header.kind === 'g') this.emit('gap', header.topic, header.id)
+    else this.emit('synced', header.topic, header.id)
   }
 
   private retry (cause: unknown): void {

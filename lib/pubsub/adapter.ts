@@ -12,7 +12,21 @@ export interface PublishedMessage {
   origin: string
   /** id of the socket that published it (not sent back to it), if any */
   exceptSocket: string | null
+  /**
+   * Set by a resumable adapter on a message of a resumable topic (see `resumable`): `<ms>-<seq>`,
+   * increasing per topic, the same in every process. Subscribers receive it with the message.
+   */
+  id?: string
+  /**
+   * Not a message: the adapter lost messages of the topic up to `id` (its connection was down
+   * longer than the window); each subscriber is told of the gap.
+   */
+  gap?: boolean
 }
+
+import type { ReplayResult } from './resume'
+
+export type { ReplayResult } from './resume'
 
 export type DeliverFunction = (message: PublishedMessage) => void
 
@@ -35,4 +49,16 @@ export interface PubSubAdapter {
   readonly connected?: boolean
   /** Release connections (called from fastify.close()). */
   close? (): void | Promise<void>
+  /**
+   * Resumable topics (optional: an adapter without them carries messages without ids, and no
+   * client can resume). True if messages of `topic` get an id and a replay window.
+   */
+  resumable? (topic: string): boolean
+  /**
+   * What is held of `topic` after the id `after` (a client's last one), oldest first, or the gap
+   * before it; `after` null: only the topic's newest id, for a client subscribing afresh.
+   */
+  replay? (topic: string, after: string | null): ReplayResult | Promise<ReplayResult>
+  /** most `resume` parameters one client may present (default 100; more: none is trusted) */
+  readonly maxResumeTopics?: number
 }

@@ -8,6 +8,7 @@
 // The topic is not repeated: it is the channel. Anything else on the channel opens to null.
 import { wsError } from '../errors'
 import type { PublishedMessage } from './adapter'
+import { isId } from './resume'
 
 /** The longest header: version, flags, origin and exceptSocket of 255 bytes each with their lengths. */
 export const MAX_ENVELOPE_HEADER = 3 + 255 + 1 + 255
@@ -56,4 +57,19 @@ export function openEnvelope (topic: string, bytes: Buffer): PublishedMessage | 
     origin: bytes.toString('utf8', 3, originEnd),
     exceptSocket
   }
+}
+
+/**
+ * A resumable topic's message as the Redis Streams adapter publishes it (redis-scripts.ts):
+ *   byte 0  2;  byte 1  id length N (3-63);  N bytes of id (`<ms>-<seq>`);  then an envelope as above.
+ */
+export function openResumableEnvelope (topic: string, bytes: Buffer): PublishedMessage | null {
+  if (bytes.length < 2 || bytes[0] !== 2) return null
+  const end = 2 + bytes[1]
+  if (bytes[1] < 3 || bytes[1] > 63 || end > bytes.length) return null
+  const id = bytes.toString('latin1', 2, end)
+  if (!isId(id)) return null
+  const message = openEnvelope(topic, bytes.subarray(end))
+  if (message !== null) message.id = id
+  return message
 }

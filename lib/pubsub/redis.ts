@@ -21,6 +21,8 @@ import { wsError, WebSocketError } from '../errors'
 import { backoffCeiling, backoffDelay, type BackoffPolicy } from '../backoff'
 import { adapterUp, adapterDown, publish, type AdapterMessage } from '../diagnostics'
 
+import { RedisClientAdapter, type RedisClientAdapterOptions, type RedisUrlAdapterOptions } from './redis-client'
+
 export type { RedisAdapterLogger, RedisAdapterOptions } from './redis-options'
 
 const PUBLISH = Buffer.from('PUBLISH')
@@ -297,7 +299,15 @@ export class RedisAdapter implements PubSubAdapter {
   }
 }
 
-/** A pub/sub adapter over Redis: `pubsub: redisAdapter({ url: 'redis://127.0.0.1:6379' })`. */
-export function redisAdapter (options: RedisAdapterOptions = {}): RedisAdapter {
-  return new RedisAdapter(options)
+/**
+ * A pub/sub adapter over Redis: `redisAdapter({ publisher, subscriber })` on your own ioredis or
+ * node-redis clients (resumable topics with `resume`); `redisAdapter({ url, client: 'ioredis' })`
+ * makes those two from the optional peer dependency; `redisAdapter({ url })` runs on the built-in
+ * client (every reply bounded, no TLS, no resume).
+ */
+export function redisAdapter (options: RedisClientAdapterOptions | RedisUrlAdapterOptions): RedisClientAdapter
+export function redisAdapter (options?: RedisAdapterOptions): RedisAdapter
+export function redisAdapter (options: RedisAdapterOptions | RedisClientAdapterOptions | RedisUrlAdapterOptions = {}): RedisAdapter | RedisClientAdapter {
+  if ('publisher' in options || 'subscriber' in options || 'client' in options) return new RedisClientAdapter(options as RedisClientAdapterOptions)
+  return new RedisAdapter(options as RedisAdapterOptions)
 }

@@ -8,11 +8,20 @@ import { OPCODE_BINARY, OPCODE_TEXT, OPEN } from '../engine/constants'
 import { isPromiseLike } from '../engine/promise-like'
 import type { WebSocket } from '../socket'
 import { sessionOf } from '../session'
+import { wsError } from '../errors'
 import type { AdapterContext, PubSubAdapter, PublishedMessage } from './adapter'
+import { resumeHeader, parseResume, compareIds, type ReplayResult, type ResumeRequest } from './resume'
 
 export type { PublishOptions } from '../socket'
 
 const NO_SUBSCRIBERS: ReadonlySet<WebSocket> = new Set()
+const DEFAULT_MAX_RESUME_TOPICS = 100
+
+/** Live messages held for a socket while its replay of a topic is fetched (an async adapter). */
+interface Waiting {
+  messages: PublishedMessage[]
+  bytes: number
+}
 
 export class Topics {
   /** this process, to recognise its own messages coming back from the adapter */
@@ -20,6 +29,10 @@ export class Topics {
   private readonly topics = new Map<string, Set<WebSocket>>()
   private readonly adapter: PubSubAdapter
   private readonly log: (err: unknown, msg: string) => void
+  /** each socket's `resume` parameters, parsed at its first resumable subscribe */
+  private readonly resumeRequests = new WeakMap<WebSocket, ResumeRequest>()
+  /** sockets whose replay of a topic is on its way: live messages of it wait (see resume()) */
+  private readonly waiting = new Map<WebSocket, Map<string, Waiting>>()
 
   constructor (adapter: PubSubAdapter, log: (err: unknown, msg: string) => void) {
     this.adapter = adapter
@@ -46,6 +59,7 @@ export class Topics {
     if (set.has(socket)) return false
     set.add(socket)
     ;(sessionOf(socket).topics ??= new Set()).add(topic)
+    if (this.adapter.replay !== undefined && this.adapter.resumable?.(topic) === true) this.resume(socket, topic)
     return true
   }
 
@@ -53,6 +67,7 @@ export class Topics {
     const set = this.topics.get(topic)
     if (set === undefined || !set.delete(socket)) return false
     sessionOf(socket).topics?.delete(topic)
+    this.stopWaiting(socket, topic)
     if (set.size === 0) {
       this.topics.delete(topic)
       this.settle(this.adapter.unsubscribe?.(topic), 'pub/sub adapter unsubscribe failed')
@@ -101,6 +116,15 @@ export class Topics {
   deliver (message: PublishedMessage): void {
     const set = this.topics.get(message.topic)
     if (set === undefined) return
+    if (message.gap === true && message.id !== undefined) {
+      const gap = buildFrame(OPCODE_TEXT, true, false, resumeHeader('g', message.id, message.topic))
+      for (const socket of set) {
+        if (!(this.waiting.get(socket)?.has(message.topic) ?? false) && !sessionOf(socket).sendFrame(gap)) this.dropIfClosing(socket)
+      }
+      return
+    }
+    // a resumable topic's message carries its id: the header goes in front of the data, once
+    if (message.id !== undefined) message = { ...message, data: Buffer.concat([resumeHeader('m', message.id, message.topic), message.data]) }
     const opcode = message.binary ? OPCODE_BINARY : OPCODE_TEXT
     const except = message.origin === this.origin ? message.exceptSocket : null
     const size = message.data.length
@@ -108,6 +132,7 @@ export class Topics {
     let groups: Map<string, WebSocket[]> | null = null
     for (const socket of set) {
       if (except !== null && socket.id === except) continue
+      if (this.waiting.size > 0 && this.wait(socket, message)) continue
       const session = sessionOf(socket)
       const codec = session.conn.deflateCodec
       if (codec !== null && codec.shareKey !== null && size >= codec.threshold) {
@@ -152,7 +177,105 @@ export class Topics {
     })
   }
 
+  /**
+   * A socket subscribed to a resumable topic: send it what it missed since the id it presented
+   * (or the gap), then the synced marker, before any live message of the topic. An adapter that
+   * answers later (Redis) has live messages wait meanwhile; those the replay covered are dropped.
+   */
+  private resume (socket: WebSocket, topic: string): void {
+    let request = this.resumeRequests.get(socket)
+    if (request === undefined) {
+      request = parseResume(socket.url, this.adapter.maxResumeTopics ?? DEFAULT_MAX_RESUME_TOPICS)
+      this.resumeRequests.set(socket, request)
+      if (!request.valid) {
+        socket.log.warn({ err: wsError('WS_ERR_RESUME_INVALID') }, 'resume parameters ignored: every resumable topic starts with a gap')
+      }
+    }
+    const after = request.valid ? (request.positions.get(topic) ?? null) : null
+    let result: ReplayResult | Promise<ReplayResult>
+    try {
+      result = this.adapter.replay!(topic, after)
+    } catch (err) {
+      this.replayFailed(socket, topic, err)
+      return
+    }
+    if (!isPromiseLike(result)) {
+      this.sendReplay(socket, topic, request.valid ? result : lostAll(result))
+      return
+    }
+    let forSocket = this.waiting.get(socket)
+    if (forSocket === undefined) this.waiting.set(socket, forSocket = new Map())
+    const waiting: Waiting = { messages: [], bytes: 0 }
+    forSocket.set(topic, waiting)
+    const valid = request.valid
+    result.then(r => {
+      if (this.waiting.get(socket)?.get(topic) !== waiting) return // unsubscribed meanwhile
+      this.stopWaiting(socket, topic)
+      this.sendReplay(socket, topic, valid ? r : lostAll(r))
+      for (const m of waiting.messages) {
+        // what the replay covered is not sent twice
+        if (compareIds(m.id!, r.last) > 0) this.sendTo(socket, m)
+      }
+    }, err => {
+      if (this.waiting.get(socket)?.get(topic) !== waiting) return
+      this.stopWaiting(socket, topic)
+      this.replayFailed(socket, topic, err)
+    })
+  }
+
+  private sendReplay (socket: WebSocket, topic: string, r: ReplayResult): void {
+    if (socket.readyState !== OPEN) return
+    const session = sessionOf(socket)
+    if (r.gap !== null) session.sendFrame(buildFrame(OPCODE_TEXT, true, false, resumeHeader('g', r.gap, topic)))
+    for (const m of r.messages) {
+      const data = Buffer.concat([resumeHeader('m', m.id, topic), m.data])
+      session.sendFrame(buildFrame(m.binary ? OPCODE_BINARY : OPCODE_TEXT, true, false, data))
+    }
+    if (!session.sendFrame(buildFrame(OPCODE_TEXT, true, false, resumeHeader('s', r.last, topic)))) this.dropIfClosing(socket)
+  }
+
+  /** The replay could not be read: the client reconnects and presents its id again. */
+  private replayFailed (socket: WebSocket, topic: string, err: unknown): void {
+    this.log(err, `pub/sub replay of ${JSON.stringify(topic)} failed; closing the socket (1011) so that it resumes later`)
+    if (socket.readyState === OPEN) socket.close(1011, 'replay failed')
+  }
+
+  /** Hold `message` if `socket` waits for its replay of the topic; false if it does not wait. */
+  private wait (socket: WebSocket, message: PublishedMessage): boolean {
+    const waiting = this.waiting.get(socket)?.get(message.topic)
+    if (waiting === undefined) return false
+    if (message.id === undefined) return true
+    waiting.messages.push(message)
+    waiting.bytes += message.data.length
+    // bounded as the socket's own output is: a replay slower than the topic is refused
+    if (waiting.bytes > sessionOf(socket).ctx.maxBackpressure) {
+      this.stopWaiting(socket, message.topic)
+      this.log(wsError('WS_ERR_RESUME_TOO_SLOW'),
+        'pub/sub replay too slow; closing the socket (1013) so that it resumes later')
+      socket.close(1013, 'replay too slow')
+    }
+    return true
+  }
+
+  private stopWaiting (socket: WebSocket, topic: string): void {
+    const forSocket = this.waiting.get(socket)
+    if (forSocket === undefined) return
+    forSocket.delete(topic)
+    if (forSocket.size === 0) this.waiting.delete(socket)
+  }
+
+  /** One message to one socket, uncompressed (RFC 7692 section 6 allows it). */
+  private sendTo (socket: WebSocket, message: PublishedMessage): void {
+    const frame = buildFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, true, false, message.data)
+    if (!sessionOf(socket).sendFrame(frame)) this.dropIfClosing(socket)
+  }
+
   private settle (result: void | Promise<void> | undefined, msg: string): void {
     if (isPromiseLike(result)) result.then(undefined, err => this.log(err, msg))
   }
+}
+
+/** A client whose resume parameters were refused: everything before the topic's newest id is lost to it. */
+function lostAll (r: ReplayResult): ReplayResult {
+  return { last: r.last, gap: r.last, messages: [] }
 }

@@ -50,11 +50,15 @@ export async function subscriberCount (port: number, topic: string): Promise<num
 
 export interface RedisServer { port: number, url: string, stop (): Promise<void>, restart (): Promise<void> }
 
-export async function startRedis (t: Test): Promise<RedisServer> {
+/** `persist`: a directory for an append-only file written at every command, so a restart keeps the data. */
+export async function startRedis (t: Test, options: { persist?: string } = {}): Promise<RedisServer> {
   const port = await freePort()
   let child: ChildProcess | null = null
+  const durability = options.persist === undefined
+    ? ['--appendonly', 'no']
+    : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.persist]
   const launch = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability,
       '--requirepass', PASSWORD], { stdio: 'ignore' })
     await waitFor(async () => {
       try {
