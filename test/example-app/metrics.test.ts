@@ -21,8 +21,8 @@ t.test('/metrics and the live panel count a member talking in a room', { timeout
   const { token } = await login.json() as { token: string }
 
   const peer = await startWsPeer(t)
-  const url = `${base.replace('http', 'ws')}/chat/lobby?token=${encodeURIComponent(token)}`
-  t.match(await peer.ask({ cmd: 'open', name: 'ada', url, protocols: ['chat.v1'] }), { opened: true, protocol: 'chat.v1' }, 'a member joins')
+  const url = `${base.replace('http', 'ws')}/chat/lobby`
+  t.match(await peer.ask({ cmd: 'open', name: 'ada', url, protocols: ['chat.v1', `token.${token}`] }), { opened: true, protocol: 'chat.v1' }, 'a member joins')
   const say = JSON.stringify({ type: 'message', text: 'hello' })
   await peer.ask({ cmd: 'send', name: 'ada', count: 3, text: say })
   await peer.ask({ cmd: 'received', name: 'ada', count: 4 }) // the welcome, then its three messages
