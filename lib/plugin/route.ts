@@ -26,7 +26,7 @@ import { buildSocketContext } from './route-context'
 import { kUpgrade, claimSocket, type UpgradeRequest } from './upgrade'
 import type { Topics } from '../pubsub/topics'
 import {
-  planMessageSchema, type RouteCodec, type WebSocketMessageSchema, type MessageArgs, type MessageOf, type SocketOf
+  attachMessageSchema, type RouteCodec, type WebSocketMessageSchema, type MessageArgs, type MessageOf, type SocketOf
 } from './message-schema'
 
 export const kRoute = Symbol('fastify-rfc6455.route')
@@ -147,16 +147,9 @@ export function createOnRoute (shared: PluginShared): (this: FastifyInstance, ro
       originAllowed: options.allowedOrigins === undefined ? null : compileOriginPolicy(options.allowedOrigins),
       ctx: buildSocketContext(websocket, options, shared),
       shared,
-      codec: planMessageSchema(websocket, route.url)
+      codec: null
     }
-    const codec = state.codec
-    if (codec !== null) {
-      state.ctx.codec = codec
-      codec.ctx = state.ctx
-      // compiled once: at onReady if Fastify has the route's compilers by then, else at its first upgrade
-      const info = { method: 'GET', url: route.url, validatorCompiler: route.validatorCompiler, serializerCompiler: route.serializerCompiler }
-      this.addHook('onReady', async function (this: FastifyInstance) { codec.compileEarly(this, info) })
-    }
+    state.codec = attachMessageSchema(this, websocket, route, state.ctx)
     route.config = { ...(route.config as object), [kRoute]: state }
     route.handler = websocketRouteHandler
   }
