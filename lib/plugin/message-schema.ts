@@ -76,7 +76,7 @@ type Validate = ReturnType<FastifySchemaCompiler<unknown>> & { schemaEnv?: unkno
 type Serialize = (value: unknown) => string
 
 /** The route the schemas belong to, as the compilers are told. */
-interface RouteInfo { method: string, url: string, validatorCompiler?: unknown, serializerCompiler?: unknown }
+interface RouteInfo { url: string, validatorCompiler?: unknown, serializerCompiler?: unknown }
 
 /** Check the shape of a route's message schema options at registration; null when the route has none. */
 export function planMessageSchema (spec: MessageSchemaOptions, url: string): RouteCodec | null {
@@ -101,6 +101,20 @@ export function planMessageSchema (spec: MessageSchemaOptions, url: string): Rou
     if (spec[key] !== undefined && typeof spec[key] !== 'function') throw wsError('WS_ERR_INVALID_OPTION', `${key} on ${url} must be a function`)
   }
   return new RouteCodec(schema, spec.validateSend === true, spec.invalidMessage, spec.binary)
+}
+
+/**
+ * A route's codec, set on its SocketContext, or null without `websocket.schema`. Compiled once:
+ * at onReady if Fastify has the route's compilers by then, else at the route's first upgrade.
+ */
+export function attachMessageSchema (fastify: FastifyInstance, spec: MessageSchemaOptions, route: RouteInfo, ctx: SocketContext): RouteCodec | null {
+  const codec = planMessageSchema(spec, route.url)
+  if (codec === null) return null
+  ctx.codec = codec
+  codec.ctx = ctx
+  const info: RouteInfo = { url: route.url, validatorCompiler: route.validatorCompiler, serializerCompiler: route.serializerCompiler }
+  fastify.addHook('onReady', async function (this: FastifyInstance) { codec.compileEarly(this, info) })
+  return codec
 }
 
 // one holder for every validation: ajv may replace a root value (coerceTypes, defaults) only
@@ -183,8 +197,8 @@ export class RouteCodec implements MessageCodec {
     const needsValidator = this.schema.message !== undefined || (this.validateSend && this.schema.send !== undefined)
     if ((needsValidator && validator === undefined) || (this.schema.send !== undefined && serializer === undefined)) return false
     this.build(
-      schema => validator!({ schema, method: route.method, url: route.url, httpPart: 'body' }),
-      schema => serializer!({ schema, method: route.method, url: route.url }))
+      schema => validator!({ schema, method: 'GET', url: route.url, httpPart: 'body' }),
+      schema => serializer!({ schema, method: 'GET', url: route.url }))
     return true
   }
 

@@ -29,7 +29,7 @@ import { validateExtendedConnect, buildHttp2Accept } from '../handshake/http2'
 import { acceptHttp2Stream, emitHttp2Headers } from './http2'
 import type { Topics } from '../pubsub/topics'
 import {
-  planMessageSchema, type RouteCodec, type WebSocketMessageSchema, type MessageArgs, type MessageOf, type SocketOf
+  attachMessageSchema, type RouteCodec, type WebSocketMessageSchema, type MessageArgs, type MessageOf, type SocketOf
 } from './message-schema'
 import type { PluginCounters } from '../stats'
 import { openChannel, type OpenMessage } from '../diagnostics'
@@ -172,16 +172,9 @@ export function createOnRoute (shared: PluginShared): (this: FastifyInstance, ro
         deflate: null
       },
       shared,
-      codec: planMessageSchema(websocket, route.url)
+      codec: null
     }
-    const codec = state.codec
-    if (codec !== null) {
-      state.ctx.codec = codec
-      codec.ctx = state.ctx
-      // compiled once: at onReady if Fastify has the route's compilers by then, else at its first upgrade
-      const info = { method: 'GET', url: route.url, validatorCompiler: route.validatorCompiler, serializerCompiler: route.serializerCompiler }
-      this.addHook('onReady', async function (this: FastifyInstance) { codec.compileEarly(this, info) })
-    }
+    state.codec = attachMessageSchema(this, websocket, route, state.ctx)
     route.config = { ...(route.config as object), [kRoute]: state }
     route.handler = websocketRouteHandler(state)
   }

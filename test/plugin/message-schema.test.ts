@@ -196,3 +196,17 @@ t.test('a malformed websocket.schema is refused at registration', async t => {
   await t.rejects(startApp(t, app => { app.get('/y', { websocket: { validateSend: true } }) }), /need websocket.schema/)
   await t.rejects(startApp(t, app => { app.get('/z', { websocket: { binary () {} } as never }) }), /need websocket.schema/)
 })
+
+t.test('TypeBox schemas with TypeBoxValidatorCompiler: values pass, the first TypeBox error is the 1008 reason', async t => {
+  const { Type, TypeBoxValidatorCompiler } = await import('@fastify/type-provider-typebox')
+  const Incoming = Type.Union([Type.Object({ type: Type.Literal('join'), room: Type.String() }), Type.Object({ type: Type.Literal('say'), text: Type.String() })])
+  const server = await startApp(t, app => {
+    app.setValidatorCompiler(TypeBoxValidatorCompiler)
+    app.get('/tb', { websocket: { schema: { message: Incoming }, message (s, msg) { s.send(JSON.stringify(msg)) } } })
+  })
+  const ok = await runClient(t, server.ws('/tb'), [text({ type: 'say', text: 'hi' })], 1)
+  t.same(ok.received, [{ text: '{"type":"say","text":"hi"}' }])
+  const bad = await runClient(t, server.ws('/tb'), [text({ type: 'say', text: 5 })])
+  t.equal(bad.code, 1008)
+  t.match(bad.reason, /^message\S* must /, `reason: ${bad.reason}`)
+})
