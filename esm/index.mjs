@@ -3,6 +3,6 @@ import mod from '../dist/index.js'
 export default mod.default
 export const {
   fastifyRfc6455, WebSocket, createWebSocketStream, WebSocketError, errorCodes, InjectRefusedError,
-  memoryAdapter, MemoryAdapter, redisAdapter, RedisAdapter, fastifyWebsocket, WebSocketServer, MessageEvent,
+  memoryAdapter, MemoryAdapter, redisAdapter, RedisAdapter, clusterAdapter, ClusterAdapter, setupPrimary, fastifyWebsocket, WebSocketServer, MessageEvent,
   CloseEvent, ErrorEvent, WsEvent
 } = mod

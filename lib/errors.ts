@@ -50,6 +50,8 @@ const specs = {
   WS_ERR_REDIS_REPLY_LIMIT: { message: 'Reply from Redis over a limit (maxReplyElements, maxReplyDepth, maxReplyBytes or a line over 64 KiB)' },
   WS_ERR_REDIS_MESSAGE_TOO_BIG: { message: 'Pub/sub message larger than maxMessageBytes (skipped when received, not published when sent)' },
   WS_ERR_REDIS_REPLY: { message: 'Redis answered a command with an error' },
+  WS_ERR_CLUSTER_MESSAGE_TOO_BIG: { message: 'Pub/sub message larger than maxMessageBytes (clusterAdapter: not published, relayed or delivered)' },
+  WS_ERR_CLUSTER_BACKLOG: { message: 'Pub/sub messages dropped: more than maxQueueBytes waited unsent on the IPC channel to a busy worker or primary' },
 
   // handshake
   WS_ERR_HANDSHAKE_METHOD: { message: 'WebSocket handshake must be an HTTP/1.1 GET', statusCode: 400 },

@@ -162,6 +162,8 @@ export { MessageEvent, CloseEvent, ErrorEvent, WsEvent, type BinaryType, type Ev
 export type { PubSubAdapter, PublishedMessage, DeliverFunction, AdapterContext } from './pubsub/adapter'
 export { memoryAdapter, MemoryAdapter } from './pubsub/memory'
 export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapterLogger } from './pubsub/redis'
+export { clusterAdapter, ClusterAdapter, type ClusterAdapterOptions, type ClusterLogger } from './pubsub/cluster'
+export { setupPrimary, type ClusterPrimary, type ClusterPrimaryOptions } from './pubsub/cluster-primary'
 export type { PublishOptions } from './pubsub/topics'
 export type { WebSocketMemory } from './augmentation'
 export type { DeflateOptions } from './handshake/extensions'
