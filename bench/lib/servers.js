@@ -18,7 +18,9 @@ const SERVERS = {
   ceiling: { echo: 'ceiling.js', env: {}, about: 'node:net, handshake + unmask + re-frame, no validation, one write per data event' },
   ours: { echo: 'ours.js', broadcast: 'broadcast-ours.js', env: {}, about: 'fastify-rfc6455 (dist/bin/echo.js)' },
   'ws-deflate': { echo: 'ws.js', env: { WS_DEFLATE: '1' }, about: 'ws with perMessageDeflate: true (ws defaults)' },
-  'ours-deflate': { echo: 'ours.js', args: ['--deflate'], env: {}, about: 'fastify-rfc6455 with perMessageDeflate: true' }
+  'ours-deflate': { echo: 'ours.js', args: ['--deflate'], env: {}, about: 'fastify-rfc6455 with perMessageDeflate: true' },
+  'ours-cluster-1': { broadcast: 'broadcast-cluster.js', args: ['--workers', '1'], env: {}, about: 'fastify-rfc6455, node:cluster primary + 1 worker, clusterAdapter()' },
+  'ours-cluster-2': { broadcast: 'broadcast-cluster.js', args: ['--workers', '2'], env: {}, about: 'fastify-rfc6455, node:cluster primary + 2 workers, clusterAdapter()' }
 }
 
 /**
