@@ -45,7 +45,8 @@ interface WorkerState {
   outbox: Outbox
   /** its channel is a 'json' one: data travels as base64 */
   base64: boolean
-  topics: Set<string>
+  /** topic -> subscriptions from the worker (one per adapter: an app registered twice in one worker counts twice) */
+  topics: Map<string, number>
 }
 
 interface TopicState {
@@ -75,15 +76,16 @@ export function setupPrimary (options: ClusterPrimaryOptions = {}): ClusterPrima
     let state = workers.get(worker)
     if (state === undefined) {
       const outbox = new Outbox((message, callback) => worker.send(message, undefined, callback), maxQueueBytes)
-      state = { outbox, base64, topics: new Set() }
+      state = { outbox, base64, topics: new Map() }
       workers.set(worker, state)
     }
     return state
   }
 
   function subscribe (state: WorkerState, topic: string): void {
-    if (state.topics.has(topic)) return
-    state.topics.add(topic)
+    const count = state.topics.get(topic) ?? 0
+    state.topics.set(topic, count + 1)
+    if (count > 0) return
     let entry = topics.get(topic)
     if (entry === undefined) {
       entry = { workers: new Set(), seq: 0 }
@@ -92,8 +94,14 @@ export function setupPrimary (options: ClusterPrimaryOptions = {}): ClusterPrima
     entry.workers.add(state)
   }
 
-  function unsubscribe (state: WorkerState, topic: string): void {
-    if (!state.topics.delete(topic)) return
+  function unsubscribe (state: WorkerState, topic: string, all = false): void {
+    const count = state.topics.get(topic)
+    if (count === undefined) return
+    if (count > 1 && !all) {
+      state.topics.set(topic, count - 1)
+      return
+    }
+    state.topics.delete(topic)
     const entry = topics.get(topic)
     if (entry === undefined) return
     entry.workers.delete(state)
@@ -104,7 +112,7 @@ export function setupPrimary (options: ClusterPrimaryOptions = {}): ClusterPrima
     const state = workers.get(worker)
     if (state === undefined) return
     workers.delete(worker)
-    for (const topic of [...state.topics]) unsubscribe(state, topic)
+    for (const topic of [...state.topics.keys()]) unsubscribe(state, topic, true)
   }
 
   function relay (message: IpcPublish): void {
