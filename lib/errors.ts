@@ -56,6 +56,8 @@ const specs = {
   WS_ERR_REDIS_REPLY: { message: 'Redis answered a command with an error' },
   WS_ERR_RESUME_INVALID: { message: 'Resume query parameters malformed, repeated for a topic, or more than maxResumeTopics (each resumable topic starts with a gap)' },
   WS_ERR_RESUME_TOO_SLOW: { message: 'Live messages outgrew maxBackpressure while a replay was read (the socket is closed with 1013 to resume later)', closeCode: 1013 },
+  WS_ERR_CLUSTER_MESSAGE_TOO_BIG: { message: 'Pub/sub message larger than maxMessageBytes (clusterAdapter: not published, relayed or delivered)' },
+  WS_ERR_CLUSTER_BACKLOG: { message: 'Pub/sub messages dropped: more than maxQueueBytes waited unsent on the IPC channel to a busy worker or primary' },
 
   // handshake
   WS_ERR_HANDSHAKE_METHOD: { message: 'WebSocket handshake must be an HTTP/1.1 GET', statusCode: 400 },

@@ -3,7 +3,7 @@ import { expectType, expectError, expectAssignable } from 'tsd'
 import websocket, {
   WebSocket, fastifyRfc6455, type WebSocketPluginOptions, type WebSocketRouteOptions, type PubSubAdapter,
   type PublishedMessage, memoryAdapter, redisAdapter, RedisAdapter, type RedisAdapterOptions, WebSocketError, errorCodes, type WebSocketErrorCode, InjectRefusedError,
-  createWebSocketStream, RedisClientAdapter
+  createWebSocketStream, RedisClientAdapter, clusterAdapter, ClusterAdapter, setupPrimary, type ClusterPrimary
 } from '..'
 import type { Duplex } from 'node:stream'
 
@@ -35,6 +35,17 @@ expectType<boolean>(redis.connected)
 app.register(websocket, { pubsub: redis })
 expectError(redisAdapter({ url: 6379 }))
 expectAssignable<RedisAdapterOptions>({ connectTimeout: 1000, minReconnectDelay: 50, maxReconnectDelay: 2000 })
+
+// the cluster adapter (workers) and its relay (primary)
+const clustered = clusterAdapter({ maxMessageBytes: 1 << 16, maxQueueBytes: 1 << 20, logger: app.log })
+expectType<ClusterAdapter>(clustered)
+expectAssignable<PubSubAdapter>(clustered)
+expectType<boolean>(clustered.clustered)
+app.register(websocket, { pubsub: clustered })
+expectError(clusterAdapter({ maxQueueBytes: '1' }))
+expectType<ClusterPrimary>(setupPrimary({ serialization: 'json', maxQueueBytes: 1 << 20 }))
+expectType<number>(setupPrimary().workers)
+expectError(setupPrimary({ serialization: 'yaml' }))
 
 // style 1: websocket: true, the handler gets the socket and the typed Fastify request
 app.get<{ Querystring: { nick: string }, Params: { room: string } }>('/chat/:room', { websocket: true }, (socket, request) => {

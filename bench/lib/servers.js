@@ -20,7 +20,9 @@ const SERVERS = {
   'ws-deflate': { echo: 'ws.js', env: { WS_DEFLATE: '1' }, about: 'ws with perMessageDeflate: true (ws defaults)' },
   'ours-deflate': { echo: 'ours.js', args: ['--deflate'], env: {}, about: 'fastify-rfc6455 with perMessageDeflate: true' },
   'ours-json-hand': { echo: 'json-ours.js', args: ['--validate', 'hand'], env: {}, about: 'fastify-rfc6455, JSON echo: JSON.parse + hand-written checks + JSON.stringify (baseline of echo-json)' },
-  'ours-json-schema': { echo: 'json-ours.js', args: ['--validate', 'schema'], env: {}, about: 'fastify-rfc6455, JSON echo: websocket.schema (Fastify ajv in, fast-json-stringify out)' }
+  'ours-json-schema': { echo: 'json-ours.js', args: ['--validate', 'schema'], env: {}, about: 'fastify-rfc6455, JSON echo: websocket.schema (Fastify ajv in, fast-json-stringify out)' },
+  'ours-cluster-1': { broadcast: 'broadcast-cluster.js', args: ['--workers', '1'], env: {}, about: 'fastify-rfc6455, node:cluster primary + 1 worker, clusterAdapter()' },
+  'ours-cluster-2': { broadcast: 'broadcast-cluster.js', args: ['--workers', '2'], env: {}, about: 'fastify-rfc6455, node:cluster primary + 2 workers, clusterAdapter()' }
 }
 
 /**
