@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { buildHttpResponse } from '../handshake/response'
 import { wsError, type WebSocketError } from '../errors'
+import { HandshakeDeadlines } from './deadlines'
 import type { PluginCounters } from '../stats'
 import { handshakeRefused, type HandshakeRefusedMessage } from '../diagnostics'
 
@@ -31,7 +32,7 @@ export interface PendingUpgrade {
   /** in the deadline list: the handshake is neither complete nor timed out nor closed */
   waiting: boolean
   /** the deadline list of the plugin instance that took this upgrade */
-  deadlines: HandshakeDeadlines | null
+  deadlines: HandshakeDeadlines<PendingUpgrade> | null
   /** HTTP/2 streams only (http2.ts): their own handshake timer, as they answer a timeout differently */
   timer?: NodeJS.Timeout | null
   /** an extended CONNECT on an HTTP/2 stream (RFC 8441, http2.ts): `socket` is the stream */
@@ -70,70 +71,9 @@ export interface UpgradeState {
   /** where what never reaches the application is logged (refusals, failures of the listener) */
   log?: UpgradeLog
   /** the upgrades waiting for their 101, oldest first (made on the first upgrade) */
-  deadlines?: HandshakeDeadlines
+  deadlines?: HandshakeDeadlines<PendingUpgrade>
   /** the counters of app.websocketStats(): refusals by status */
   counters?: PluginCounters
-}
-
-/**
- * One timer for every pending upgrade of a plugin instead of a setTimeout (and a clearTimeout)
- * per upgrade: they all wait the same handshakeTimeout, so the order they arrive in is the order
- * their deadlines fall in, and a doubly linked list (O(1) to append and to unlink) kept in that
- * order needs one timer, for its head. The timer is unref'd: a pending socket keeps the process
- * alive by itself, and an empty list must not.
- */
-export class HandshakeDeadlines {
-  private head: PendingUpgrade | null = null
-  private tail: PendingUpgrade | null = null
-  private timer: NodeJS.Timeout | null = null
-  private readonly timeout: number
-  private readonly expire: () => void
-
-  constructor (timeout: number) {
-    this.timeout = timeout
-    this.expire = () => this.onTimer()
-  }
-
-  add (pending: PendingUpgrade): void {
-    pending.deadline = performance.now() + this.timeout
-    pending.waiting = true
-    pending.prev = this.tail
-    pending.next = null
-    if (this.tail === null) this.head = pending
-    else this.tail.next = pending
-    this.tail = pending
-    if (this.timer === null) this.arm(this.timeout)
-  }
-
-  remove (pending: PendingUpgrade): void {
-    if (!pending.waiting) return
-    pending.waiting = false
-    const { prev, next } = pending
-    if (prev === null) this.head = next
-    else prev.next = next
-    if (next === null) this.tail = prev
-    else next.prev = prev
-    pending.prev = null
-    pending.next = null
-  }
-
-  private arm (ms: number): void {
-    this.timer = setTimeout(this.expire, Math.max(1, Math.ceil(ms)))
-    this.timer.unref()
-  }
-
-  private onTimer (): void {
-    this.timer = null
-    // libuv's clock is read once per loop turn: allow the millisecond a timer may fire early by
-    const now = performance.now() + 1
-    let pending = this.head
-    while (pending !== null && pending.deadline <= now) {
-      this.remove(pending)
-      onHandshakeTimeout(pending)
-      pending = this.head
-    }
-    if (pending !== null) this.arm(pending.deadline - now + 1)
-  }
 }
 
 const kWrittenBefore = Symbol('fastify-rfc6455.writtenBefore')
@@ -259,7 +199,7 @@ function startUpgrade (state: UpgradeState, req: UpgradeRequest, socket: Upgrade
     noteRefusal(state.counters, req, err.statusCode ?? 500, err.code, null, performance.timeOrigin + performance.now())
     return
   }
-  const deadlines = state.deadlines ??= new HandshakeDeadlines(state.handshakeTimeout)
+  const deadlines = state.deadlines ??= new HandshakeDeadlines<PendingUpgrade>(state.handshakeTimeout, onHandshakeTimeout)
   const pending: PendingUpgrade = {
     socket,
     head,
