@@ -317,3 +317,17 @@ export async function tcpPair (t: Test): Promise<[Socket, Socket]> {
   t.teardown(() => { server.destroy(); client.destroy() })
   return [server, client]
 }
+
+/** Register the plugin with `opts` and resolve the error ready() rejects with (null if none). */
+export async function registrationError (opts: unknown): Promise<unknown> {
+  const app = Fastify()
+  app.register(websocket, opts as WebSocketPluginOptions)
+  try {
+    await app.ready()
+    return null
+  } catch (err) {
+    return err
+  } finally {
+    await app.close().catch(() => {})
+  }
+}

@@ -2,22 +2,7 @@
 // registration even in an app with no WebSocket route, and every route that inherits it checks
 // the Origin header with that one checker; a route's own policy replaces it.
 import t from 'tap'
-import Fastify from 'fastify'
-import websocket, { type WebSocketPluginOptions } from '../../lib/index'
-import { startApp, openWs, refusedWs } from '../helpers/app'
-
-async function registrationError (opts: unknown): Promise<unknown> {
-  const app = Fastify()
-  app.register(websocket, opts as WebSocketPluginOptions)
-  try {
-    await app.ready()
-    return null
-  } catch (err) {
-    return err
-  } finally {
-    await app.close().catch(() => {})
-  }
-}
+import { startApp, openWs, refusedWs, registrationError } from '../helpers/app'
 
 t.test('a malformed allowedOrigins fails registration with WS_ERR_INVALID_OPTION, with no route declared', async t => {
   t.match(await registrationError({ allowedOrigins: 'https://a.example' }), { code: 'WS_ERR_INVALID_OPTION', message: /array of strings or a function/ })

@@ -5,22 +5,8 @@ import t from 'tap'
 import { createServer } from 'node:http'
 import Fastify from 'fastify'
 import WS from 'ws'
-import websocket, { type WebSocketPluginOptions } from '../../lib/index'
-import { startApp, openWs, messages, closed, refusedWs, rawUpgrade, captureLogs } from '../helpers/app'
-
-/** Register the plugin with `opts` and resolve the error ready() rejects with (null if none). */
-async function registrationError (opts: unknown): Promise<unknown> {
-  const app = Fastify()
-  app.register(websocket, opts as WebSocketPluginOptions)
-  try {
-    await app.ready()
-    return null
-  } catch (err) {
-    return err
-  } finally {
-    await app.close().catch(() => {})
-  }
-}
+import websocket from '../../lib/index'
+import { startApp, openWs, messages, closed, refusedWs, rawUpgrade, captureLogs, registrationError } from '../helpers/app'
 
 t.test('options.maxPayload is enforced: a 100-byte message past a 10-byte limit closes 1009', async t => {
   const server = await startApp(t, app => {
