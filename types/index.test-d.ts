@@ -126,3 +126,6 @@ app.websocketServer.on('connection', (socket, request) => { expectType<WebSocket
 expectType<Promise<WebSocket>>(app.injectWS())
 expectType<Promise<WebSocket>>(app.injectWS('/x', {}, { onInit (ws) { expectType<WebSocket>(ws) }, onOpen (ws) { expectType<WebSocket>(ws) } }))
 app.register(websocket, { options: { maxPayload: 10, clientTracking: false }, preClose (done) { done() } })
+// WebSockets over HTTP/2: the plugin's bound per connection, on an http2 app
+Fastify({ http2: true }).register(websocket, { maxHttp2WebSockets: 50 })
+expectError(app.register(websocket, { maxHttp2WebSockets: '50' }))
