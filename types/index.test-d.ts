@@ -158,3 +158,7 @@ expectType<RedisClientAdapter>(redisAdapter({ url: 'rediss://cache:6380', client
 expectType<RedisAdapter>(redisAdapter({ url: 'redis://127.0.0.1:6379' }))
 expectError(redisAdapter({ url: 'redis://x', client: 'memcached' }))
 expectError(redisAdapter({ publisher: {}, subscriber: io }))
+
+// WebSockets over HTTP/2: the plugin's bound per connection, on an http2 app
+Fastify({ http2: true }).register(websocket, { maxHttp2WebSockets: 50 })
+expectError(app.register(websocket, { maxHttp2WebSockets: '50' }))

@@ -5,7 +5,7 @@
 // mean what RFC 6455 says they mean.
 import type { IncomingHttpHeaders } from 'node:http'
 import { wsError } from '../errors'
-import { WEBSOCKET_VERSION, type UpgradeRequestInfo } from './request'
+import { KEY_SHAPE, WEBSOCKET_VERSION, type UpgradeRequestInfo } from './request'
 import type { HeaderEntries } from './response'
 import { parseSubprotocols } from './subprotocol'
 import { isToken, isValidHeaderValue, parseTokenList } from './tokens'
@@ -29,9 +29,11 @@ export function isExtendedConnect (headers: IncomingHttpHeaders): boolean {
 }
 
 /**
- * Validate an extended CONNECT for a WebSocket and extract what the response needs (`key` is
- * empty: RFC 8441 section 5 drops it). Node's HTTP/2 layer has already required :scheme,
- * :path and :authority (section 4). Checked here:
+ * Validate an extended CONNECT for a WebSocket and extract what the response needs. RFC 8441
+ * section 5 drops Sec-WebSocket-Key, so `key` is empty, but for a client that sends a well-formed
+ * one anyway (undici 7 does, and then requires a matching Sec-WebSocket-Accept): its key, so that
+ * the 200 can carry the accept it checks; clients that follow the RFC never see it. Node's HTTP/2
+ * layer has already required :scheme, :path and :authority (section 4). Checked here:
  *
  * 1. Sec-WebSocket-Version is exactly `13` (RFC 6455 section 4.2.1 item 6, which RFC 8441
  *    section 5 keeps) - WS_ERR_HANDSHAKE_VERSION, 426 with Sec-WebSocket-Version: 13;
@@ -46,8 +48,9 @@ export function validateExtendedConnect (headers: IncomingHttpHeaders): UpgradeR
   }
   const extensions = headers['sec-websocket-extensions']
   const origin = headers.origin
+  const key = headers['sec-websocket-key']
   return {
-    key: '',
+    key: typeof key === 'string' && KEY_SHAPE.test(key) ? key : '',
     protocols: parseSubprotocols(headers['sec-websocket-protocol']),
     extensions: Array.isArray(extensions) ? extensions.join(', ') : extensions,
     origin: Array.isArray(origin) ? origin.join(', ') : origin
@@ -56,15 +59,17 @@ export function validateExtendedConnect (headers: IncomingHttpHeaders): UpgradeR
 
 /**
  * The headers of the 200 that accepts a WebSocket over HTTP/2 (RFC 8441 section 5): the
- * selected subprotocol and the negotiated extensions when there are any, then `extraHeaders`
+ * selected subprotocol and the negotiated extensions when there are any, `accept` when given
+ * (see validateExtendedConnect: only for a client that sent a key), then `extraHeaders`
  * (lower-cased, as HTTP/2 requires), but for those named like a header the handshake owns or
  * HTTP/2 forbids, which are dropped.
  *
  * @throws WebSocketError WS_ERR_INVALID_HEADER for a name that is not a token or a value with
  *   CR, LF or NUL
  */
-export function buildHttp2Accept (protocol?: string, extensions?: string, extraHeaders?: HeaderEntries): Http2ResponseHeaders {
+export function buildHttp2Accept (protocol?: string, extensions?: string, extraHeaders?: HeaderEntries, accept?: string): Http2ResponseHeaders {
   const headers: Http2ResponseHeaders = { ':status': 200 }
+  if (accept !== undefined) headers['sec-websocket-accept'] = accept
   if (protocol !== undefined && protocol !== '') headers['sec-websocket-protocol'] = protocol
   if (extensions !== undefined && extensions !== '') headers['sec-websocket-extensions'] = extensions
   if (extraHeaders === undefined) return headers

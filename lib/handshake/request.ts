@@ -32,7 +32,7 @@ export interface UpgradeRequestInfo {
  * alternation or nested quantifier, so matching is linear. A Sec-WebSocket-Key sent twice,
  * which Node joins as "a, b", cannot match.
  */
-const KEY_SHAPE = /^[A-Za-z0-9+/]{22}==$/
+export const KEY_SHAPE = /^[A-Za-z0-9+/]{22}==$/
 
 /** One header value as a single string; a value Node delivers as an array is treated as repeated. */
 function single (value: string | string[] | undefined): string | undefined {

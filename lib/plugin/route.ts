@@ -320,8 +320,8 @@ function completeUpgrade (fastify: FastifyInstance, state: RouteState, request: 
   const server = state.shared.server
   const socket = pending.socket
   if (pending.http2 === true) {
-    // RFC 8441 section 5: a 200, no Sec-WebSocket-Accept
-    let headers = buildHttp2Accept(protocol || undefined, extensions || undefined, extra)
+    // RFC 8441 section 5: a 200, no Sec-WebSocket-Accept (unless the client sent a key anyway)
+    let headers = buildHttp2Accept(protocol || undefined, extensions || undefined, extra, key === '' ? undefined : computeAccept(key))
     if (server.listenerCount('headers') > 0) headers = emitHttp2Headers(server, headers, request.raw)
     reply.hijack()
     acceptHttp2Stream(pending, headers)

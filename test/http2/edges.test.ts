@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { FastifyServerOptions } from 'fastify'
 import { startApp } from '../helpers/app'
-import { startPeer } from './peer'
+import { startPeer } from '../helpers/h2-peer'
 
 const H2C = { fastify: { http2: true } as FastifyServerOptions }
 

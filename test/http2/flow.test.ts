@@ -6,7 +6,7 @@ import t from 'tap'
 import type { FastifyServerOptions } from 'fastify'
 import type { WebSocket } from '../../lib/index'
 import { startApp, waitFor } from '../helpers/app'
-import { startPeer } from './peer'
+import { startPeer } from '../helpers/h2-peer'
 
 const H2C = { fastify: { http2: true } as FastifyServerOptions }
 const CHUNK = 'y'.repeat(64 * 1024)

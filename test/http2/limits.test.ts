@@ -6,7 +6,7 @@ import t from 'tap'
 import type { FastifyServerOptions } from 'fastify'
 import { startApp, waitFor } from '../helpers/app'
 import { HEAVY, mb } from '../helpers/attack'
-import { startPeer } from './peer'
+import { startPeer } from '../helpers/h2-peer'
 
 const H2C = { fastify: { http2: true } as FastifyServerOptions }
 
@@ -27,7 +27,7 @@ t.test('past maxHttp2WebSockets on one connection: 429, and a closed stream free
   t.equal(await peer.message(8), 'still echoing')
   const other = await startPeer(t, server.http(''))
   t.equal((await other.open(1, '/ws')).status, 200, 'the bound is per connection')
-  t.rejects(Promise.resolve().then(() => startApp(t, () => {}, { ...H2C, plugin: { maxHttp2WebSockets: 0 } })), { code: 'WS_ERR_INVALID_OPTION' })
+  await t.rejects(Promise.resolve().then(() => startApp(t, () => {}, { ...H2C, plugin: { maxHttp2WebSockets: 0 } })), { code: 'WS_ERR_INVALID_OPTION' })
 })
 
 t.test('1,000 extended CONNECTs on one connection: the default bound opens 100, refuses the rest', { timeout: 60_000 }, async t => {

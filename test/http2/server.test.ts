@@ -5,7 +5,7 @@
 import t from 'tap'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { startApp, waitFor } from '../helpers/app'
-import { startPeer } from './peer'
+import { startPeer } from '../helpers/h2-peer'
 
 const H2C = { fastify: { http2: true } as FastifyServerOptions }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { startApp, waitFor } from '../helpers/app'
 import { forkPeer } from '../helpers/peer-process'
-import { startPeer } from './peer'
+import { startPeer } from '../helpers/h2-peer'
 
 function selfSigned (dir: string): { key: Buffer, cert: Buffer } {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '1',

@@ -1,11 +1,11 @@
-// Drives fixtures/h2-peer.js, a WebSocket-over-HTTP/2 client in another process: commands go
+// Drives test/http2/fixtures/h2-peer.js, a WebSocket-over-HTTP/2 client in another process: commands go
 // over IPC, and reports are kept so that a test waits for the one it needs (streams of one
 // session report interleaved).
 import type { Test } from 'tap'
 import { join } from 'node:path'
-import { forkPeer, type PeerProcess } from '../helpers/peer-process'
+import { forkPeer, type PeerProcess } from './peer-process'
 
-export const PEER = join(__dirname, 'fixtures', 'h2-peer.js')
+export const PEER = join(__dirname, '..', 'http2', 'fixtures', 'h2-peer.js')
 
 export interface Report {
   ev: string
