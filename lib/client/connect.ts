@@ -13,7 +13,6 @@ import { connect as tlsConnect } from 'node:tls'
 import { generateKey } from '../handshake/accept'
 import { buildClientRequestHeaders, validateServerHandshake } from '../handshake/client'
 import type { HeaderFieldValue } from '../handshake/response'
-import { wsError } from '../errors'
 import { WebSocket } from '../socket'
 import { sessionOf } from '../session'
 import { clientContext } from '../client-context'
@@ -21,6 +20,7 @@ import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } 
 import { openTunnel } from './proxy'
 import { Http2Opening } from './http2'
 import { handshakeRefusal } from './refusal'
+import { armAttempt, disarmAttempt } from './attempt'
 import { basicAuthorization, isRedirect, parseWebSocketUrl, redirectTarget, sameOrigin, type WebSocketTarget } from './url'
 
 /**
@@ -68,14 +68,8 @@ class Opening {
   }
 
   start (target: WebSocketTarget): void {
-    const signal = this.settings.signal
-    if (signal?.aborted === true) {
-      this.reject(signal.reason)
-      return
-    }
-    signal?.addEventListener('abort', this.onAbort)
-    const ms = this.settings.handshakeTimeout
-    this.timer = setTimeout(() => this.fail(wsError('WS_ERR_CLIENT_TIMEOUT', `not open after ${ms} ms`)), ms)
+    this.timer = armAttempt(this.settings, this.onAbort, err => this.fail(err), this.reject)
+    if (this.timer === null) return
     this.dial(target)
   }
 
@@ -246,9 +240,8 @@ class Opening {
   /** Stop the deadline and the abort listener: the opening is over, one way or the other. */
   private finish (): void {
     this.done = true
-    if (this.timer !== null) clearTimeout(this.timer)
+    disarmAttempt(this.settings, this.timer, this.onAbort)
     this.timer = null
-    this.settings.signal?.removeEventListener('abort', this.onAbort)
     this.tunnelRequest = null
     this.request = null
     this.stream = null

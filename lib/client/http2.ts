@@ -15,6 +15,7 @@ import { sessionOf } from '../session'
 import { clientContext } from '../client-context'
 import type { ResolvedClientOptions } from './options'
 import { handshakeRefusal } from './refusal'
+import { armAttempt, disarmAttempt } from './attempt'
 import type { WebSocketTarget } from './url'
 
 /**
@@ -41,14 +42,8 @@ export class Http2Opening {
   }
 
   start (): void {
-    const signal = this.settings.signal
-    if (signal?.aborted === true) {
-      this.reject(signal.reason)
-      return
-    }
-    signal?.addEventListener('abort', this.onAbort)
-    const ms = this.settings.handshakeTimeout
-    this.timer = setTimeout(() => this.fail(wsError('WS_ERR_CLIENT_TIMEOUT', `not open after ${ms} ms`)), ms)
+    this.timer = armAttempt(this.settings, this.onAbort, err => this.fail(err), this.reject)
+    if (this.timer === null) return
     const target = this.target
     let session = this.given
     if (session === null) {
@@ -155,9 +150,8 @@ export class Http2Opening {
 
   private finish (): void {
     this.done = true
-    if (this.timer !== null) clearTimeout(this.timer)
+    disarmAttempt(this.settings, this.timer, this.onAbort)
     this.timer = null
-    this.settings.signal?.removeEventListener('abort', this.onAbort)
     this.session?.removeListener('error', this.onEarlyError)
   }
 
