@@ -138,7 +138,8 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
 
   /** A data message was queued: count it, and report it to the per-message channel's subscribers. */
   sent (data: Uint8Array | null, isBinary: boolean): void {
-    if (COUNTING) this.messagesOut++
+    if (!COUNTING) return
+    this.messagesOut++
     if (dc.messageOut.hasSubscribers && data !== null) dc.messageOut.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
   }
 
@@ -160,8 +161,10 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
   // ---- engine events (ConnectionHost) ----
 
   onMessage (data: Buffer, isBinary: boolean): void {
-    if (COUNTING) this.messagesIn++
-    if (dc.messageIn.hasSubscribers) dc.messageIn.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
+    if (COUNTING) {
+      this.messagesIn++
+      if (dc.messageIn.hasSubscribers) dc.messageIn.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
+    }
     if (this.held !== null) this.holdEvent(HELD_MESSAGE, data, isBinary)
     else deliver(this, data, isBinary)
   }

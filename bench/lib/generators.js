@@ -6,7 +6,8 @@ const { execFileSync } = require('node:child_process')
 const { runBounded } = require('./proc')
 
 const BENCH_DIR = path.join(__dirname, '..')
-const WSLOAD_SRC = path.resolve(BENCH_DIR, '..', '..', 'shared', 'tools', 'wsload')
+// WSLOAD_SRC in the environment: the source elsewhere (a git worktree has no ../shared beside it)
+const WSLOAD_SRC = process.env.WSLOAD_SRC ?? path.resolve(BENCH_DIR, '..', '..', 'shared', 'tools', 'wsload')
 const BUILD_DIR = path.join(BENCH_DIR, '.build', 'wsload')
 const JSLOAD = path.join(BENCH_DIR, 'load', 'jsload.js')
 
