@@ -6,7 +6,8 @@
 // messages on a server socket over an in-memory stream (no network, so the work is the same each
 // run), under valgrind's cachegrind (instruction counts only) and V8's --predictable (no
 // background threads), in three variants: counters on (the default), off
-// (FASTIFY_RFC6455_COUNTERS=0, internal) and with a no-op subscriber on message:in/out. Each runs
+// (FASTIFY_RFC6455_COUNTERS=0, internal: the per-message counters and the per-message channels'
+// hasSubscribers checks) and with a no-op subscriber on message:in/out. Each runs
 // M1 then M2 messages; the difference over M2 - M1 messages cancels start-up and warm-up.
 //   node bench/observability-cost.js [--m1 50000] [--m2 250000]
 // Needs valgrind and a build (npm run build). Prints a table and the JSON of every run.

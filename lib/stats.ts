@@ -6,9 +6,10 @@
 // (`app.websocketStats()`) does the work instead: it adds up the open sockets.
 
 /**
- * internal, for the bench row that measures what observability costs per message:
- * FASTIFY_RFC6455_COUNTERS=0 switches off the per-message counters and the per-message channels'
- * `hasSubscribers` checks (message:in/out are then never published). Not an option: always on.
+ * internal, for the bench that measures what observability costs per message
+ * (bench/observability-cost.js): FASTIFY_RFC6455_COUNTERS=0 switches off the per-message counters
+ * and the per-message channels' `hasSubscribers` checks (message:in/out are then never published).
+ * Not an option: always on.
  */
 export const COUNTING = process.env.FASTIFY_RFC6455_COUNTERS !== '0'
 
