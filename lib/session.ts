@@ -20,6 +20,7 @@ import { deliver, control, emitClose, release, HELD_MESSAGE, HELD_PING, HELD_PON
 import type { WebSocket, SocketContext, SocketStart, Logger, SendCallback } from './socket'
 import { COUNTING, type CountedSocket } from './stats'
 import * as dc from './diagnostics'
+import { messageIn, messageOut } from './diagnostics'
 
 /** bytes the parser may hold while a compressed message inflates, before the stream is paused */
 const BACKLOG_PAUSE_BYTES = 1 << 20
@@ -138,8 +139,8 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
 
   /** A data message was queued: count it, and report it to the per-message channel's subscribers. */
   sent (data: Uint8Array | null, isBinary: boolean): void {
-    if (COUNTING) this.messagesOut++
-    if (dc.messageOut.hasSubscribers && data !== null) dc.messageOut.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
+    this.messagesOut++
+    if (messageOut.hasSubscribers && data !== null) messageOut.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
   }
 
   /** The slow-consumer policy: returns true if the send may go ahead anyway (never, for now). */
@@ -160,8 +161,8 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
   // ---- engine events (ConnectionHost) ----
 
   onMessage (data: Buffer, isBinary: boolean): void {
-    if (COUNTING) this.messagesIn++
-    if (dc.messageIn.hasSubscribers) dc.messageIn.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
+    this.messagesIn++
+    if (messageIn.hasSubscribers) messageIn.publish({ socket: this.socket, data, isBinary } satisfies dc.MessageMessage)
     if (this.held !== null) this.holdEvent(HELD_MESSAGE, data, isBinary)
     else deliver(this, data, isBinary)
   }
@@ -180,7 +181,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
    * Queue an event while held. Every event counts toward the hold bound, control frames too: a
    * peer that floods pings (reading our pongs) during a slow async open must not grow the queue.
    */
-  private holdEvent (kind: number, data: Buffer, isBinary: boolean): void {
+  holdEvent (kind: number, data: Buffer, isBinary: boolean): void {
     (this.held as Array<number | Buffer | WebSocketError | boolean>).push(kind, data, isBinary)
     this.heldBytes += data.length + HELD_EVENT_BYTES
     if (this.heldBytes > HOLD_PAUSE_BYTES) this.reader.block(READ_HELD)
@@ -386,3 +387,13 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
 }
 
 const silentLogger: Logger = { debug () {}, info () {}, warn () {}, error () {} }
+
+// The bench's switch (stats.ts, bench/observability-cost.js): the methods above count and check
+// the per-message channels with no test of it; only when it is off are they replaced.
+if (!COUNTING) {
+  Session.prototype.onMessage = function (this: Session, data: Buffer, isBinary: boolean): void {
+    if (this.held !== null) this.holdEvent(HELD_MESSAGE, data, isBinary)
+    else deliver(this, data, isBinary)
+  }
+  Session.prototype.sent = function (): void {}
+}

@@ -5,7 +5,12 @@
 // reached through the SocketContext every socket already holds. Reading the stats
 // (`app.websocketStats()`) does the work instead: it adds up the open sockets.
 
-/** internal: FASTIFY_RFC6455_COUNTERS=0 switches per-message counting off, for the bench row that measures its cost */
+/**
+ * internal, for the bench that measures what observability costs per message
+ * (bench/observability-cost.js): FASTIFY_RFC6455_COUNTERS=0 switches off the per-message counters
+ * and the per-message channels' `hasSubscribers` checks (message:in/out are then never published).
+ * Not an option: always on.
+ */
 export const COUNTING = process.env.FASTIFY_RFC6455_COUNTERS !== '0'
 
 /** What one socket has counted (`socket.stats`). */

@@ -17,6 +17,8 @@ const SERVERS = {
   'fastify-websocket': { echo: 'fastify-websocket.js', env: {}, about: '@fastify/websocket on Fastify (ws underneath)' },
   ceiling: { echo: 'ceiling.js', env: {}, about: 'node:net, handshake + unmask + re-frame, no validation, one write per data event' },
   ours: { echo: 'ours.js', broadcast: 'broadcast-ours.js', env: {}, about: 'fastify-rfc6455 (dist/bin/echo.js)' },
+  'ours-no-counters': { echo: 'ours.js', env: { FASTIFY_RFC6455_COUNTERS: '0' }, about: 'fastify-rfc6455 with the per-message counters and channel checks off (FASTIFY_RFC6455_COUNTERS=0, internal)' },
+  'ours-subscribed': { echo: 'ours.js', args: ['--subscribed'], env: {}, about: 'fastify-rfc6455 with a no-op subscriber on message:in and message:out' },
   'ws-deflate': { echo: 'ws.js', env: { WS_DEFLATE: '1' }, about: 'ws with perMessageDeflate: true (ws defaults)' },
   'ours-deflate': { echo: 'ours.js', args: ['--deflate'], env: {}, about: 'fastify-rfc6455 with perMessageDeflate: true' },
   'ours-json-hand': { echo: 'json-ours.js', args: ['--validate', 'hand'], env: {}, about: 'fastify-rfc6455, JSON echo: JSON.parse + hand-written checks + JSON.stringify (baseline of echo-json)' },
@@ -39,6 +41,7 @@ async function startServer (name, kind = 'echo', appHeapMb = 0) {
   const port = await freePort()
   const env = { ...process.env, NODE_ENV: 'production', ...def.env }
   if (def.env.WS_NO_BUFFER_UTIL === undefined) delete env.WS_NO_BUFFER_UTIL
+  if (def.env.FASTIFY_RFC6455_COUNTERS === undefined) delete env.FASTIFY_RFC6455_COUNTERS
   env.BENCH_APP_HEAP_MB = String(appHeapMb)
   const preload = ['-r', path.join(SERVERS_DIR, 'app-heap.js')]
   const child = spawnTracked(process.execPath, [...preload, path.join(SERVERS_DIR, script), '--port', String(port), ...(def.args ?? [])], { env, raiseFdLimit: true })

@@ -52,6 +52,12 @@ async function measureBroadcast ({ server, p, wsload }) {
 const WORKLOADS = [
   echoWorkload('echo-32b-p1', 'echo 32 B, 100 conns', { size: '32' }),
   echoWorkload('echo-32b-p16', 'echo 32 B, 100 conns x 16 pipelined', { size: '32', pipeline: 16 }),
+  {
+    // what observability costs per message: ours (counters on, channels without subscribers)
+    // against the same server with them off, and with a subscriber on the per-message channels
+    ...echoWorkload('echo-32b-observability', 'echo 32 B, 100 conns x 16 pipelined: counters on / off / channels subscribed', { size: '32', pipeline: 16 }),
+    servers: ['ws', 'ours', 'ours-no-counters', 'ours-subscribed']
+  },
   echoWorkload('echo-16k', 'echo 16 KiB, 100 conns', { size: '16k' }),
   echoWorkload('echo-1m', 'echo 1 MiB binary, 4 conns', { size: '1m', binary: true, big: true }),
   echoWorkload('echo-16k-bare', 'echo 16 KiB, 100 conns, servers without the application heap', { size: '16k', bareHeap: true }),
