@@ -12,11 +12,12 @@ import { OPEN, CLOSED, CLOSE_NO_STATUS } from './engine/constants'
 import { wsError, type WebSocketError } from './errors'
 import { attach, detach, scheduleFlush, startTicking, stopTicking, type TransportOwner } from './transport'
 import { ReadGate, READ_HELD, READ_INFLATING, READ_OUTPUT } from './reading'
-import { flush } from './session/flush'
+import { flush, applyBackpressurePolicy } from './session/flush'
+import { transportClosed } from './session/closing'
 import type { MemoryBudget, BudgetHolder } from './budget'
 import type { BinaryType } from './event-target'
 import { kSession } from './symbols'
-import { deliver, control, emitClose, release, HELD_MESSAGE, HELD_PING, HELD_PONG, HELD_ERROR } from './session/deliver'
+import { deliver, control, release, HELD_MESSAGE, HELD_PING, HELD_PONG, HELD_ERROR } from './session/deliver'
 import type { WebSocket, SocketContext, SocketStart, Logger, SendCallback } from './socket'
 import { COUNTING, type CountedSocket } from './stats'
 import * as dc from './diagnostics'
@@ -145,17 +146,7 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
 
   /** The slow-consumer policy: returns true if the send may go ahead anyway (never, for now). */
   overLimit (cb: SendCallback | undefined): boolean {
-    const err = wsError('WS_ERR_BACKPRESSURE', `${this.bufferedAmount} bytes buffered`)
-    if (cb !== undefined) process.nextTick(cb, err)
-    const ctx = this.ctx
-    const policy = ctx.backpressurePolicy
-    if (ctx.stats != null) {
-      if (policy === 'close') ctx.stats.backpressureCloses++
-      else ctx.stats.backpressureDrops++
-    }
-    dc.publish<dc.BackpressureMessage>(dc.backpressure, { socket: this.socket, policy, bufferedAmount: this.bufferedAmount, maxBackpressure: ctx.maxBackpressure })
-    if (policy === 'close') this.conn.failWith(err)
-    return false
+    return applyBackpressurePolicy(this, cb)
   }
 
   // ---- engine events (ConnectionHost) ----
@@ -243,24 +234,10 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
   }
 
   _onClose (): void {
-    const conn = this.conn
-    if (conn.readyState === CLOSED) return
-    this.noteClose('peer')
-    conn.transportClosed()
+    if (this.conn.readyState === CLOSED) return
     detach(this.stream)
     if (this.ticking) stopTicking(this)
-    const ctx = this.ctx
-    const socket = this.socket
-    const received = conn.closeFrameReceived ? conn.closeCode : 0
-    ctx.stats?.closed(this, received, this.closeSent)
-    if (dc.closeChannel.hasSubscribers) this.publishClose()
-    ctx.budget?.remove(this)
-    ctx.registry?.delete(socket)
-    ctx.pubsub?.unsubscribeAll(socket)
-    ctx.onClosed?.(socket, conn.closeCode)
-    // what arrived before the close is delivered before it
-    if (this.held !== null) this.closeHeld = true
-    else emitClose(this)
+    transportClosed(this)
   }
 
   /** transport errors (resets, EPIPE): the stream is torn down, 'close' reports 1006 */
@@ -355,21 +332,6 @@ export class Session implements ConnectionHost, TransportOwner, BudgetHolder, Co
   get compressionSavedOut (): number {
     const codec = this.conn.deflateCodec
     return codec === null ? 0 : codec.deflateIn - codec.deflateOut
-  }
-
-  private publishClose (): void {
-    const conn = this.conn
-    dc.closeChannel.publish({
-      socket: this.socket,
-      route: this.ctx.route ?? null,
-      code: conn.closeCode,
-      reason: conn.closeReason,
-      codeSent: this.closeSent,
-      closedBy: this.closedBy ?? 'peer',
-      durationMs: performance.now() - this.openedAt,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut
-    } satisfies dc.CloseMessage)
   }
 
   private end (): void {

@@ -8,6 +8,7 @@ import { READ_INFLATING, READ_OUTPUT } from '../reading'
 import { wsError } from '../errors'
 import { OPEN } from '../engine/constants'
 import { COUNTING } from '../stats'
+import * as dc from '../diagnostics'
 
 /** Write everything queued on `session`'s connection. */
 export function flush (session: Session): void {
@@ -56,4 +57,24 @@ export function flush (session: Session): void {
 
 function runCallbacks (cbs: SendCallback[], err: Error | undefined): void {
   for (let i = 0; i < cbs.length; i++) cbs[i](err)
+}
+
+/**
+ * The slow-consumer policy, for a send past maxBackpressure: 'close' fails the connection (1008),
+ * 'drop' drops the message; `cb` gets WS_ERR_BACKPRESSURE either way. Returns whether the send
+ * may go ahead anyway (never, for now).
+ */
+export function applyBackpressurePolicy (session: Session, cb: SendCallback | undefined): boolean {
+  const buffered = session.bufferedAmount
+  const err = wsError('WS_ERR_BACKPRESSURE', `${buffered} bytes buffered`)
+  if (cb !== undefined) process.nextTick(cb, err)
+  const ctx = session.ctx
+  const policy = ctx.backpressurePolicy
+  if (ctx.stats != null) {
+    if (policy === 'close') ctx.stats.backpressureCloses++
+    else ctx.stats.backpressureDrops++
+  }
+  dc.publish<dc.BackpressureMessage>(dc.backpressure, { socket: session.socket, policy, bufferedAmount: buffered, maxBackpressure: ctx.maxBackpressure })
+  if (policy === 'close') session.conn.failWith(err)
+  return false
 }
