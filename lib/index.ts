@@ -165,6 +165,7 @@ export { redisAdapter, RedisAdapter, type RedisAdapterOptions, type RedisAdapter
 export type { PublishOptions } from './pubsub/topics'
 export type { WebSocketMemory } from './augmentation'
 export type { DeflateOptions } from './handshake/extensions'
+export type { CompressorMode, DecompressorMode } from './engine/deflate-options'
 
 /** Bytes held by `sockets` now (the gauge when no budget keeps a running total). */
 function heldBytes (sockets: Set<WebSocket>): number {
