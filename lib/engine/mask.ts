@@ -62,11 +62,12 @@ function findNodeMasking (): { mask: NodeMask, unmask: NodeUnmask } | null {
 export const nodeMasking: { mask: NodeMask, unmask: NodeUnmask } | null = findNodeMasking()
 /**
  * From this range length on, Node's native masking beats the JavaScript word loop and the
- * WebAssembly copy-in/copy-out (bench/mask.js on Node 26.12, heap buffers: at 128 B 5.7-5.8
- * against 3.3-3.6 GB/s for JavaScript; at 4 KiB 22-57 against 12-25 GB/s for WebAssembly). Inside
- * the read arena the WebAssembly loop works in place, and neither was consistently faster there.
+ * WebAssembly copy-in/copy-out (bench/mask.js on Node 26.12, heap buffers, three runs: at 256 B
+ * 7.7-8.9 against 2.0-5.6 GB/s for JavaScript; at 128 B no steady winner, 3.0-5.8 against
+ * 3.3-3.6; at 4 KiB 22-57 against 12-25 GB/s for WebAssembly). Inside the read arena the
+ * WebAssembly loop works in place, and neither was consistently faster there.
  */
-export const NODE_MIN_BYTES = 128
+export const NODE_MIN_BYTES = 256
 
 /** The key as a 32-bit word whose low byte is `key[phase]`: its little-endian bytes start at `phase`. */
 function keyWord (key: Uint8Array, phase: number): number {
