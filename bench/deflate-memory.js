@@ -48,7 +48,7 @@ if (opts.help) {
   process.exit(0)
 }
 const cfg = opts.smoke
-  ? { conns: 50, streams: 5, messages: 5, depth: 2, rounds: 1, settleMs: 2500, sizes: [2048], modes: ['ws', 'ours:borrowed:shared', 'ours:shared:shared', 'ours:dedicated-8kb:dedicated'] }
+  ? { conns: 50, streams: 5, messages: 5, depth: 2, rounds: 1, settleMs: 100, sizes: [2048], modes: ['ws', 'ours:borrowed:shared', 'ours:shared:shared', 'ours:dedicated-8kb:dedicated'] }
   : {
       conns: Number(opts.conns),
       streams: Number(opts.streams),
