@@ -12,6 +12,9 @@
 //   wasm        the WebAssembly SIMD masker called directly, whatever the size
 //   applyMask   what the engine calls: wasm from WASM_MIN_BYTES on, js below
 //   bufferutil  ws's native addon, if installed, for reference
+//   node        Node's own http.websocketUnmask (Node 26.12+), when present
+//   arena       applyMask on a range inside the WebAssembly read arena (received frames: in place)
+//   node-arena  http.websocketUnmask on the same arena range
 // Each round times every implementation once (interleaved, so a busy neighbour slows all
 // columns alike); the best round of each is reported, since interference only ever slows a run.
 
@@ -66,13 +69,21 @@ function before (data, start, end, key, phase) {
   return p
 }
 
+// Node 26.12+ has its own native masking in node:http (what ws 8.22+ uses when present)
+const nodeHttp = require('node:http')
+const nodeUnmask = typeof nodeHttp.websocketUnmask === 'function' ? nodeHttp.websocketUnmask : null
+
 const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d])
 const impls = [
   ['before', (buf) => before(buf, 0, buf.length, key, 0)],
   ['js', (buf) => mask.applyMaskJs(buf, 0, buf.length, key, 0)],
   mask.wasmMasker && ['wasm', (buf) => mask.applyMaskWasm(mask.wasmMasker, buf, 0, buf.length, key, 0)],
   ['applyMask', (buf) => mask.applyMask(buf, 0, buf.length, key, 0)],
-  bufferutil && ['bufferutil', (buf) => bufferutil.unmask(buf, key)]
+  bufferutil && ['bufferutil', (buf) => bufferutil.unmask(buf, key)],
+  nodeUnmask && ['node', (buf) => nodeUnmask(buf, key)],
+  // in place inside the WebAssembly read arena, as received frames are (sizes up to the arena's)
+  mask.readArena && ['arena', (buf) => mask.applyMask(buf, 0, buf.length, key, 0), 'arena'],
+  mask.readArena && nodeUnmask && ['node-arena', (buf) => nodeUnmask(buf, key), 'arena']
 ].filter(Boolean)
 
 /** Iterations of `fn` that take about `ms` milliseconds, found by doubling. */
@@ -97,10 +108,15 @@ const offset = Number(args.offset)
 const rounds = Number(args.rounds)
 const results = []
 for (const size of sizes) {
-  const buf = Buffer.alloc(size + 8).subarray(offset, offset + size)
-  const plan = impls.map(([name, fn]) => ({ name, fn, iterations: calibrate(fn, buf, Number(args.ms)), best: 0 }))
+  const heapBuf = Buffer.alloc(size + 8).subarray(offset, offset + size)
+  const arenaBytes = mask.readArena ? mask.readArena.bytes : null
+  const arenaBuf = arenaBytes && size + offset <= arenaBytes.length ? arenaBytes.subarray(offset, offset + size) : null
+  const plan = impls.filter(([, , where]) => where !== 'arena' || arenaBuf !== null).map(([name, fn, where]) => {
+    const buf = where === 'arena' ? arenaBuf : heapBuf
+    return { name, fn, buf, iterations: calibrate(fn, buf, Number(args.ms)), best: 0 }
+  })
   for (let r = 0; r < rounds; r++) {
-    for (const p of plan) p.best = Math.max(p.best, gbps(p.fn, buf, p.iterations))
+    for (const p of plan) p.best = Math.max(p.best, gbps(p.fn, p.buf, p.iterations))
   }
   results.push({ size, offset, gbps: Object.fromEntries(plan.map(p => [p.name, +p.best.toFixed(2)])) })
 }
@@ -112,5 +128,5 @@ if (args.json) {
   console.log(`masking GB/s (best of ${rounds} rounds, start offset ${offset}, node ${process.version}, ` +
     `wasm ${mask.wasmMasker ? 'on' : 'unavailable'}, WASM_MIN_BYTES ${mask.WASM_MIN_BYTES})`)
   console.log(['size'.padStart(9), ...names.map(n => n.padStart(11))].join(''))
-  for (const r of results) console.log([String(r.size).padStart(9), ...names.map(n => r.gbps[n].toFixed(2).padStart(11))].join(''))
+  for (const r of results) console.log([String(r.size).padStart(9), ...names.map(n => (r.gbps[n] === undefined ? '-' : r.gbps[n].toFixed(2)).padStart(11))].join(''))
 }

@@ -203,6 +203,7 @@ export {
   type BackpressureMessage, type HeartbeatTimeoutMessage, type MemoryLimitMessage, type AdapterMessage, type MessageMessage
 } from './diagnostics'
 export type { DeflateOptions } from './handshake/extensions'
+export type { CompressorMode, DecompressorMode } from './engine/deflate-options'
 
 /** Each open socket's machinery with its route's counters. */
 function * openSockets (sockets: Set<WebSocket>): Iterable<[CountedSocket, RouteCounters | null]> {

@@ -26,6 +26,10 @@ app.register(fastifyRfc6455, { heartbeat: true, allowedOrigins: async (origin) =
 expectError(app.register(websocket, { maxPayload: 'big' }))
 expectError(app.register(websocket, { backpressurePolicy: 'explode' }))
 expectAssignable<WebSocketPluginOptions>({ perMessageDeflate: true })
+expectAssignable<WebSocketPluginOptions>({ perMessageDeflate: { compressor: 'dedicated-32kb', decompressor: 'dedicated' } })
+expectAssignable<WebSocketPluginOptions>({ perMessageDeflate: { compressor: 'borrowed', level: 3 } })
+expectError(app.register(websocket, { perMessageDeflate: { compressor: 'dedicated-2kb' } }))
+expectError(app.register(websocket, { perMessageDeflate: { decompressor: 'borrowed' } }))
 
 // the Redis adapter is a PubSubAdapter; its options are typed
 const redis = redisAdapter({ url: 'redis://127.0.0.1:6379/0', channelPrefix: 'chat:', maxQueueBytes: 1 << 20, logger: app.log })

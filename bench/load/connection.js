@@ -125,8 +125,10 @@ function upgradeRequest (host, port, path, key, extensions) {
  * Open a TCP connection and complete the WebSocket handshake. Resolves `{ socket, rest, extensions }`
  * where `rest` holds any frame bytes that arrived with the 101; rejects with HandshakeError (bad
  * response) or the socket error (connect failure). `timeoutMs` bounds the whole handshake.
+ * With `deflate`, `offer` is the Sec-WebSocket-Extensions sent (browsers send
+ * `permessage-deflate; client_max_window_bits`).
  */
-function openConnection ({ host, port, path = '/', localAddress, deflate = false, timeoutMs = 10000 }) {
+function openConnection ({ host, port, path = '/', localAddress, deflate = false, offer = 'permessage-deflate; client_no_context_takeover', timeoutMs = 10000 }) {
   return new Promise((resolve, reject) => {
     const key = crypto.randomBytes(16).toString('base64')
     const socket = net.connect({ host, port, localAddress, noDelay: true })
@@ -136,7 +138,7 @@ function openConnection ({ host, port, path = '/', localAddress, deflate = false
     socket.on('error', fail)
     socket.on('close', () => fail(new HandshakeError('closed during handshake')))
     socket.on('connect', () => {
-      socket.write(upgradeRequest(host, port, path, key, deflate ? 'permessage-deflate; client_no_context_takeover' : ''))
+      socket.write(upgradeRequest(host, port, path, key, deflate ? offer : ''))
     })
     socket.on('data', function onData (chunk) {
       head = head === null ? chunk : Buffer.concat([head, chunk])

@@ -9,7 +9,7 @@
 // minus 262 (MIN_LOOKAHEAD), i.e. at most 250 with 9 bits, which a 256-byte window decodes.
 import * as zlib from 'node:zlib'
 import { wsError } from '../errors'
-import { resolveDeflateOptions, type DeflateOptions, type NegotiatedDeflate, type ResolvedDeflateOptions } from './deflate-options'
+import { COMPRESSOR_IDLE_MS, resolveDeflateOptions, type DeflateOptions, type NegotiatedDeflate, type ResolvedDeflateOptions } from './deflate-options'
 import type { Role } from './constants'
 import { ZlibLane, sharedZlibLimiter } from './zlib-limiter'
 
@@ -123,6 +123,31 @@ function endsWithSyncTail (buf: Buffer): boolean {
 }
 
 /**
+ * Codecs holding a borrowed compressor (`compressor: 'borrowed'`). One timer for the process,
+ * running only while some are held, gives back each one that sent nothing for a whole period,
+ * so an idle socket costs no zlib memory and a busy one keeps its context (its ratio).
+ */
+const borrowers = new Set<PerMessageDeflate>()
+let sweepTimer: ReturnType<typeof setInterval> | null = null
+
+function sweepBorrowers (): void {
+  for (const codec of borrowers) if (codec.returnIdleCompressor()) borrowers.delete(codec)
+  if (borrowers.size === 0 && sweepTimer !== null) { clearInterval(sweepTimer); sweepTimer = null }
+}
+
+function trackBorrower (codec: PerMessageDeflate): void {
+  borrowers.add(codec)
+  if (sweepTimer === null) {
+    sweepTimer = setInterval(sweepBorrowers, COMPRESSOR_IDLE_MS)
+    // the sweep never keeps a process alive
+    sweepTimer.unref()
+  }
+}
+
+/** Compressors currently borrowed by sockets (for tests and gauges). */
+export function borrowedCompressors (): number { return borrowers.size }
+
+/**
  * One connection's permessage-deflate state. Compressing and inflating are independent, and
  * each runs its jobs one at a time in the order given, so callbacks of one direction come in
  * submission order. Callbacks are never called synchronously from compress/decompress.
@@ -149,6 +174,10 @@ export class PerMessageDeflate {
   /** a fragment's sync-flush tail, held back until we know whether it ends the message */
   private heldTail = false
   private deflatedSoFar = 0
+  /** `compressor: 'borrowed'` with context takeover: the deflate stream goes back to the pool when idle */
+  private readonly borrows: boolean
+  /** a message was compressed since the last sweep */
+  private deflatedRecently = false
   private inflatedSoFar = 0
   private compressedSoFar = 0
   private closed = false
@@ -176,6 +205,7 @@ export class PerMessageDeflate {
     this.peerNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover
     this.ownWindowBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits
     this.peerWindowBits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits
+    this.borrows = server && this.options.compressor === 'borrowed' && !this.ownNoContextTakeover
     const limiter = sharedZlibLimiter(this.options.concurrencyLimit)
     this.deflateLane = new ZlibLane(limiter, (job, finish) => this.runDeflate(job, finish))
     this.inflateLane = new ZlibLane(limiter, (job, finish) => this.runInflate(job, finish))
@@ -213,6 +243,7 @@ export class PerMessageDeflate {
     if (this.closed) return
     this.closed = true
     const dropped = [...this.deflateLane.clear(), ...this.inflateLane.clear()]
+    borrowers.delete(this)
     if (this.deflater !== null) discardWorker(this.deflater)
     if (this.inflater !== null) discardWorker(this.inflater)
     this.deflater = null
@@ -220,6 +251,25 @@ export class PerMessageDeflate {
     if (dropped.length === 0) return
     const err = wsError('WS_ERR_CONNECTION_CLOSED', 'permessage-deflate codec closed')
     for (const job of dropped) job.cb(err)
+  }
+
+  /**
+   * Called by the sweep: give the borrowed compressor back to the pool (reset) if no message was
+   * compressed since the last sweep and none is in progress. Returns true once nothing is held.
+   * RFC 7692 section 7.1.1: with context takeover the compressor MAY use the previous messages'
+   * window but need not, so the next message simply starts from an empty one; the peer's window
+   * still holds everything it received, which references from a fresh window never reach into.
+   */
+  returnIdleCompressor (): boolean {
+    const w = this.deflater
+    if (w === null) return true
+    if (this.deflatedRecently || this.deflateLane.size !== 0 || this.heldTail || this.deflatedSoFar !== 0) {
+      this.deflatedRecently = false
+      return false
+    }
+    this.deflater = null
+    releaseWorker(w)
+    return true
   }
 
   private runDeflate (job: Job, finish: () => void): void {
@@ -243,7 +293,10 @@ export class PerMessageDeflate {
         this.resetDeflateMessage()
         // RFC 7692 section 7.1.1: without context takeover on our side, each message starts
         // with an empty window; the reset stream goes back to the shared pool meanwhile.
-        if (this.ownNoContextTakeover) { releaseWorker(worker); this.deflater = null }
+        if (this.ownNoContextTakeover) { releaseWorker(worker); this.deflater = null } else if (this.borrows) {
+          this.deflatedRecently = true
+          trackBorrower(this)
+        }
       }
       finish()
       job.cb(null, out)

@@ -3,6 +3,7 @@
 // the server's answer. The header's grammar is in extension-header.ts, the checks of the four
 // parameters in deflate-params.ts.
 import { wsError } from '../errors'
+import { invalidOption } from '../engine/option-checks'
 import { resolveDeflateOptions, type DeflateOptions, type ResolvedDeflateOptions, type NegotiatedDeflate } from '../engine/deflate-options'
 import { parseExtensionHeader, type ExtensionOffer } from './extension-header'
 import {
@@ -43,11 +44,12 @@ export function answerDeflateOffer (offer: ExtensionOffer, options: ResolvedDefl
   const sendClientBits = typeof asked.clientMaxWindowBits === 'number' || options.clientMaxWindowBits !== undefined
   const params: NegotiatedDeflate = {
     // RFC 7692 section 7.1.1.1: an offered server_no_context_takeover MUST be echoed to accept;
-    // the server may also choose it unasked.
-    serverNoContextTakeover: asked.serverNoContextTakeover || options.serverNoContextTakeover,
-    // RFC 7692 section 7.1.1.2: the server may always ask the client to drop its context; when
-    // the client offered to, accepting saves keeping an inflate window per idle connection.
-    clientNoContextTakeover: asked.clientNoContextTakeover || options.clientNoContextTakeover,
+    // the server may also choose it unasked, which a shared compressor needs.
+    serverNoContextTakeover: asked.serverNoContextTakeover || options.compressor === 'shared',
+    // RFC 7692 section 7.1.1.2: the server may always ask the client to drop its context (the
+    // client MUST comply), which a shared decompressor needs; when the client offered to,
+    // accepting saves keeping an inflate window per idle connection.
+    clientNoContextTakeover: asked.clientNoContextTakeover || options.decompressor === 'shared',
     serverMaxWindowBits: serverBits,
     clientMaxWindowBits: clientBits
   }
@@ -77,6 +79,10 @@ export function negotiatePerMessageDeflateServer (offers: readonly ExtensionOffe
  * offered (with our limit as value when set) so that servers may limit our window.
  */
 export function buildPerMessageDeflateOffer (options: DeflateOptions | true = {}): string {
+  // a client cannot choose how the server compresses; its own context is clientNoContextTakeover
+  if (options !== true && (options.compressor !== undefined || options.decompressor !== undefined)) {
+    throw invalidOption('perMessageDeflate.compressor and .decompressor are server options: a client offers serverNoContextTakeover / clientNoContextTakeover')
+  }
   const o = resolveDeflateOptions(options)
   let header = PERMESSAGE_DEFLATE
   if (o.serverNoContextTakeover) header += `; ${SERVER_NO_CONTEXT_TAKEOVER}`

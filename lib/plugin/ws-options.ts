@@ -131,9 +131,12 @@ export function mapWsServerOptions (options: unknown): MappedWsOptions {
 }
 
 function mapDeflate (value: unknown): boolean | DeflateOptions {
+  // ws's form keeps ws's meaning: both sides keep their context unless told otherwise (this
+  // plugin's own `perMessageDeflate` defaults to shared compressors instead)
+  if (value === true) return { serverNoContextTakeover: false, clientNoContextTakeover: false }
   if (typeof value === 'boolean') return value
   if (typeof value !== 'object' || value === null) throw invalidOption('options.perMessageDeflate must be a boolean or an object')
-  const out: DeflateOptions = {}
+  const out: DeflateOptions = { serverNoContextTakeover: false, clientNoContextTakeover: false }
   const o = value as Record<string, unknown>
   for (const key of Object.keys(o)) {
     const v = o[key]

@@ -90,8 +90,12 @@ function session (pairingSeed: number, k: number): Session {
     }
     const threshold = (): number => [0, 0, 64, 1024][int(0, 3)]
     const asks = d % 2 === 0 ? 'client' : 'server'
+    // a ws client given clientNoContextTakeover: false fails the handshake when a server asks for
+    // client_no_context_takeover (which our servers do by default, decompressor 'shared'), so the
+    // server keeps a dedicated decompressor for that client, as the README says to
+    const keepClientContext: DeflateSettings = asked.clientNoContextTakeover === false ? { clientNoContextTakeover: false } : {}
     deflate = asks === 'client'
-      ? { asks, client: { ...asked, threshold: threshold() }, server: { threshold: threshold() } }
+      ? { asks, client: { ...asked, threshold: threshold() }, server: { ...keepClientContext, threshold: threshold() } }
       : { asks, client: { threshold: threshold() }, server: { ...asked, threshold: threshold() } }
   }
   return { index: k, seed: Math.floor(rnd() * 2 ** 32), bursts: int(2, 10), deflate, clientFrag: frag(), serverFrag: frag() }

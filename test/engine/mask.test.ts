@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
-import { applyMask, applyMaskJs, applyMaskWasm, copyMasked, wasmMasker, WASM_MIN_BYTES } from '../../lib/engine/mask'
+import { applyMask, applyMaskJs, applyMaskNode, applyMaskWasm, copyMasked, nodeMasking, NODE_MIN_BYTES, wasmMasker, WASM_MIN_BYTES } from '../../lib/engine/mask'
 import { createWasmMasker, DEFAULT_SCRATCH_LIMIT, WasmMasker, type WasmApi } from '../../lib/engine/mask-wasm'
 
 type Mask = (data: Uint8Array, start: number, end: number, key: Uint8Array, phase: number) => number
@@ -33,7 +33,9 @@ const paths: Array<[string, Mask]> = [
   ['applyMask', applyMask],
   ['the JavaScript path', applyMaskJs],
   ['the WebAssembly path', (d, s, e, k, p) => applyMaskWasm(wasm, d, s, e, k, p)],
-  ['the WebAssembly path in 64 KiB slices', (d, s, e, k, p) => applyMaskWasm(smallWasm, d, s, e, k, p)]
+  ['the WebAssembly path in 64 KiB slices', (d, s, e, k, p) => applyMaskWasm(smallWasm, d, s, e, k, p)],
+  // Node 26.12+ only: node:http's own websocketUnmask
+  ...(nodeMasking === null ? [] : [['Node\'s own masking', applyMaskNode] as [string, Mask]])
 ]
 
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d])
@@ -112,7 +114,28 @@ t.test('the RFC 6455 section 5.7 masked "Hello" unmasks to Hello', async t => {
   t.equal(data.toString(), 'Hello')
 })
 
-t.test('applyMask runs long ranges in WebAssembly and short ones in JavaScript on this Node', async t => {
+/** Node 26.12 added http.websocketMask/websocketUnmask; earlier versions have neither. */
+function nodeHasOwnMasking (): boolean {
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  return major > 26 || (major === 26 && minor >= 12)
+}
+
+t.test('Node\'s own masking is found exactly where Node has it, and applyMask uses it from NODE_MIN_BYTES', async t => {
+  t.equal(nodeMasking !== null, nodeHasOwnMasking(), `Node ${process.version}`)
+  if (nodeMasking === null) return
+  const real = nodeMasking.unmask
+  const lengths: number[] = []
+  nodeMasking.unmask = (buffer, key) => { lengths.push(buffer.length); real(buffer, key) }
+  t.teardown(() => { (nodeMasking as { unmask: typeof real }).unmask = real })
+  for (const [len, phase] of [[NODE_MIN_BYTES - 1, 0], [NODE_MIN_BYTES, 3], [70_000, 1]]) {
+    const data = placed(1, len)
+    t.equal(applyMask(data, 0, len, KEY, phase), (phase + len) & 3)
+    t.ok(data.equals(naive(backing.subarray(0, len), KEY, phase)), `${len} bytes from phase ${phase} unmasked right`)
+  }
+  t.same(lengths, [NODE_MIN_BYTES, 70_000], 'the short range stayed in JavaScript; the others went to Node')
+})
+
+t.test('applyMask runs long ranges in WebAssembly and short ones in JavaScript where Node has no masking of its own', { skip: nodeMasking !== null && 'Node masks these itself' }, async t => {
   const scratch = wasm.scratchBytes()
   const long = placed(1, 4096)
   applyMask(long, 0, long.length, KEY, 2)

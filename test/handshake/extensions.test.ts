@@ -23,6 +23,9 @@ const WsPerMessageDeflate = require(join(wsLib, 'permessage-deflate.js')) as new
   accept: (configurations: Array<Record<string, Array<string | true>>>) => Record<string, number | boolean>
 }
 
+/** The defaults before issue 18: a server keeping its compression context both ways. */
+const TAKEOVER: DeflateOptions = { serverNoContextTakeover: false, clientNoContextTakeover: false }
+
 function offer (name: string, ...params: Array<[string, string | true]>): ExtensionOffer {
   return { name, params }
 }
@@ -139,18 +142,21 @@ t.test('parsing Sec-WebSocket-Extensions', async t => {
 })
 
 t.test('server negotiation', async t => {
+  // these cases are about the parameters themselves: a server keeping its context both ways (the
+  // defaults before shared compressors), so that nothing but the offer decides the answer
+
   t.test('a bare offer is accepted as is, with every default', async t => {
-    const r = negotiatePerMessageDeflateServer(parseExtensionHeader('permessage-deflate'), {})
+    const r = negotiatePerMessageDeflateServer(parseExtensionHeader('permessage-deflate'), TAKEOVER)
     t.same(r, { params: DEFAULT_PARAMS, header: 'permessage-deflate' })
   })
 
   t.test('Chrome\'s and Firefox\'s usual offers are accepted', async t => {
-    t.same(negotiatePerMessageDeflateServer(parseExtensionHeader('permessage-deflate; client_max_window_bits'), true),
+    t.same(negotiatePerMessageDeflateServer(parseExtensionHeader('permessage-deflate; client_max_window_bits'), TAKEOVER),
       { params: DEFAULT_PARAMS, header: 'permessage-deflate' })
   })
 
   t.test('quoted window bits are read like tokens', async t => {
-    const r = negotiatePerMessageDeflateServer(parseExtensionHeader('permessage-deflate; client_max_window_bits="10"; server_max_window_bits="9"'), {})
+    const r = negotiatePerMessageDeflateServer(parseExtensionHeader('permessage-deflate; client_max_window_bits="10"; server_max_window_bits="9"'), TAKEOVER)
     t.same(r, {
       params: { ...DEFAULT_PARAMS, serverMaxWindowBits: 9, clientMaxWindowBits: 10 },
       header: 'permessage-deflate; server_max_window_bits=9; client_max_window_bits=10'
@@ -158,23 +164,23 @@ t.test('server negotiation', async t => {
   })
 
   t.test('server_no_context_takeover is echoed when offered and sent unasked when forced', async t => {
-    t.equal(negotiatePerMessageDeflateServer([offer('permessage-deflate', ['server_no_context_takeover', true])], {})?.header,
+    t.equal(negotiatePerMessageDeflateServer([offer('permessage-deflate', ['server_no_context_takeover', true])], TAKEOVER)?.header,
       'permessage-deflate; server_no_context_takeover')
-    t.equal(negotiatePerMessageDeflateServer([offer('permessage-deflate')], { serverNoContextTakeover: true })?.header,
+    t.equal(negotiatePerMessageDeflateServer([offer('permessage-deflate')], { serverNoContextTakeover: true, clientNoContextTakeover: false })?.header,
       'permessage-deflate; server_no_context_takeover')
   })
 
   t.test('client_no_context_takeover is accepted when offered and asked for when configured', async t => {
-    t.equal(negotiatePerMessageDeflateServer([offer('permessage-deflate', ['client_no_context_takeover', true])], {})?.header,
+    t.equal(negotiatePerMessageDeflateServer([offer('permessage-deflate', ['client_no_context_takeover', true])], TAKEOVER)?.header,
       'permessage-deflate; client_no_context_takeover')
-    t.same(negotiatePerMessageDeflateServer([offer('permessage-deflate')], { clientNoContextTakeover: true })?.params,
+    t.same(negotiatePerMessageDeflateServer([offer('permessage-deflate')], { serverNoContextTakeover: false, clientNoContextTakeover: true })?.params,
       { ...DEFAULT_PARAMS, clientNoContextTakeover: true })
   })
 
   t.test('the server answers server_max_window_bits with the smaller of the offer and its own limit', async t => {
     const ask = (offered: string | undefined, own: number | undefined): string | undefined => negotiatePerMessageDeflateServer(
       [offer('permessage-deflate', ...(offered === undefined ? [] : [['server_max_window_bits', offered] as [string, string]]))],
-      { serverMaxWindowBits: own })?.header
+      { ...TAKEOVER, serverMaxWindowBits: own })?.header
     t.equal(ask('10', undefined), 'permessage-deflate; server_max_window_bits=10')
     t.equal(ask('10', 12), 'permessage-deflate; server_max_window_bits=10')
     t.equal(ask('12', 9), 'permessage-deflate; server_max_window_bits=9')
@@ -185,7 +191,7 @@ t.test('server negotiation', async t => {
   t.test('client_max_window_bits goes in the response only when the client offered it', async t => {
     const ask = (offered: string | true | undefined, own: number | undefined) => negotiatePerMessageDeflateServer(
       [offer('permessage-deflate', ...(offered === undefined ? [] : [['client_max_window_bits', offered] as [string, string | true]]))],
-      { clientMaxWindowBits: own })
+      { ...TAKEOVER, clientMaxWindowBits: own })
     t.same(ask(true, undefined), { params: DEFAULT_PARAMS, header: 'permessage-deflate' })
     t.same(ask(true, 10), { params: { ...DEFAULT_PARAMS, clientMaxWindowBits: 10 }, header: 'permessage-deflate; client_max_window_bits=10' })
     t.same(ask('12', undefined), { params: { ...DEFAULT_PARAMS, clientMaxWindowBits: 12 }, header: 'permessage-deflate; client_max_window_bits=12' })
@@ -194,7 +200,7 @@ t.test('server negotiation', async t => {
     t.equal(ask(undefined, 10), null, 'RFC 7692 section 7.1.2.2: cannot ask a client that did not offer it')
   })
 
-  const declined: Array<[string, Array<[string, string | true]>, DeflateOptions, RegExp]> = [
+  const declined: Array<[string, Array<[string, string | true]>, DeflateOptions, RegExp]> = ([
     ['an unknown parameter', [['foo', true]], {}, /unknown parameter foo/],
     ['an unknown parameter named like a prototype property', [['constructor', true]], {}, /unknown parameter/],
     ['a repeated server_no_context_takeover', [['server_no_context_takeover', true], ['server_no_context_takeover', true]], {}, /duplicate/],
@@ -213,7 +219,7 @@ t.test('server negotiation', async t => {
     ['client_max_window_bits=100', [['client_max_window_bits', '100']], {}, /invalid/],
     ['client_max_window_bits=abc', [['client_max_window_bits', 'abc']], {}, /invalid/],
     ['no client_max_window_bits when the server requires it', [], { clientMaxWindowBits: 9 }, /cannot limit its window/]
-  ]
+  ] as Array<[string, Array<[string, string | true]>, DeflateOptions, RegExp]>).map(([what, params, options, reason]) => [what, params, { ...TAKEOVER, ...options }, reason])
   for (const [what, params, options, reason] of declined) {
     t.test(`an offer with ${what} is declined, and the next acceptable offer is taken`, async t => {
       const bad = offer('permessage-deflate', ...params)
@@ -227,10 +233,10 @@ t.test('server negotiation', async t => {
 
   t.test('other extensions are skipped and the first acceptable permessage-deflate offer wins', async t => {
     const offers = parseExtensionHeader('x-webkit-deflate-frame, permessage-deflate; foo, permessage-deflate; server_max_window_bits=10, permessage-deflate')
-    t.match(answerDeflateOffer(offers[0], resolveDeflateOptions({})), /not permessage-deflate/)
-    t.same(negotiatePerMessageDeflateServer(offers, {})?.header, 'permessage-deflate; server_max_window_bits=10')
-    t.equal(negotiatePerMessageDeflateServer(parseExtensionHeader('Permessage-Deflate, x'), {}), null, 'names are case-sensitive')
-    t.equal(negotiatePerMessageDeflateServer([], {}), null)
+    t.match(answerDeflateOffer(offers[0], resolveDeflateOptions(TAKEOVER)), /not permessage-deflate/)
+    t.same(negotiatePerMessageDeflateServer(offers, TAKEOVER)?.header, 'permessage-deflate; server_max_window_bits=10')
+    t.equal(negotiatePerMessageDeflateServer(parseExtensionHeader('Permessage-Deflate, x'), TAKEOVER), null, 'names are case-sensitive')
+    t.equal(negotiatePerMessageDeflateServer([], TAKEOVER), null)
   })
 
   t.test('invalid server options are refused with WS_ERR_INVALID_OPTION', async t => {
@@ -300,6 +306,8 @@ t.test('options', async t => {
       threshold: 1024,
       level: 1,
       memLevel: 8,
+      compressor: 'shared',
+      decompressor: 'shared',
       serverNoContextTakeover: false,
       clientNoContextTakeover: false,
       serverMaxWindowBits: undefined,
@@ -312,7 +320,12 @@ t.test('options', async t => {
     { threshold: -1 }, { threshold: 1.5 }, { level: 10 }, { level: -2 }, { memLevel: 0 }, { memLevel: 10 },
     { serverMaxWindowBits: 7 }, { clientMaxWindowBits: 16 }, { concurrencyLimit: 0 }, { maxInflatedSize: 0 },
     { serverNoContextTakeover: 'yes' as unknown as boolean }, { clientNoContextTakeover: 1 as unknown as boolean },
-    { level: '1' as unknown as number }
+    { level: '1' as unknown as number },
+    { compressor: 'dedicated-2kb' as unknown as 'shared' }, { decompressor: 'dedicated-1kb' as unknown as 'shared' },
+    { compressor: 'shared', serverNoContextTakeover: false }, { compressor: 'borrowed', serverNoContextTakeover: true },
+    { compressor: 'dedicated-8kb', serverNoContextTakeover: true }, { compressor: 'dedicated-8kb', memLevel: 4 },
+    { compressor: 'dedicated-8kb', serverMaxWindowBits: 12 }, { decompressor: 'shared', clientNoContextTakeover: false },
+    { decompressor: 'dedicated', clientNoContextTakeover: true }
   ]
   for (const options of bad) {
     t.test(`${JSON.stringify(options)} is refused`, async t => {
@@ -419,4 +432,44 @@ t.test('our client negotiates with a ws server: whenever ws accepts, we accept i
     }
   }
   t.ok(accepted > 1000, `${accepted} combinations accepted by ws`)
+})
+
+t.test('compressor and decompressor modes (issue 18)', async t => {
+  const chrome = parseExtensionHeader('permessage-deflate; client_max_window_bits')
+  t.test('by default a server drops its context both ways, so zlib streams can be pooled', async t => {
+    t.same(negotiatePerMessageDeflateServer(chrome, true), {
+      params: { ...DEFAULT_PARAMS, serverNoContextTakeover: true, clientNoContextTakeover: true },
+      header: 'permessage-deflate; server_no_context_takeover; client_no_context_takeover'
+    })
+    // ws's client (which offers what browsers offer) accepts that answer
+    const ws = new WsPerMessageDeflate({})
+    ws.offer()
+    t.same(ws.accept(wsExtension.parse('permessage-deflate; server_no_context_takeover; client_no_context_takeover')['permessage-deflate']),
+      { server_no_context_takeover: true, client_no_context_takeover: true })
+  })
+  t.test('borrowed and dedicated compressors keep the context; dedicated sizes limit the window', async t => {
+    t.equal(negotiatePerMessageDeflateServer(chrome, { compressor: 'borrowed' })?.header, 'permessage-deflate; client_no_context_takeover')
+    t.equal(negotiatePerMessageDeflateServer(chrome, { compressor: 'dedicated-256kb', decompressor: 'dedicated' })?.header, 'permessage-deflate')
+    const sized = negotiatePerMessageDeflateServer(chrome, { compressor: 'dedicated-8kb' })
+    t.equal(sized?.header, 'permessage-deflate; client_no_context_takeover; server_max_window_bits=10')
+    t.equal(sized?.params.serverMaxWindowBits, 10)
+    t.equal(resolveDeflateOptions({ compressor: 'dedicated-8kb' }).memLevel, 3)
+    t.equal(resolveDeflateOptions({ compressor: 'dedicated-3kb' }).serverMaxWindowBits, 9)
+  })
+  t.test('serverNoContextTakeover / clientNoContextTakeover given alone choose the mode, as before', async t => {
+    t.same(resolveDeflateOptions({ serverNoContextTakeover: false }).compressor, 'dedicated')
+    t.same(resolveDeflateOptions({ serverNoContextTakeover: true }).compressor, 'shared')
+    t.same(resolveDeflateOptions({ clientNoContextTakeover: false }).decompressor, 'dedicated')
+    t.equal(negotiatePerMessageDeflateServer(chrome, { serverNoContextTakeover: false, memLevel: 4 })?.params.serverNoContextTakeover, false)
+  })
+  t.test('a server that keeps its window honours a client\'s server_no_context_takeover all the same', async t => {
+    t.equal(negotiatePerMessageDeflateServer(parseExtensionHeader('permessage-deflate; server_no_context_takeover'), { compressor: 'borrowed', decompressor: 'dedicated' })?.header,
+      'permessage-deflate; server_no_context_takeover')
+  })
+  t.test('a client cannot be given server modes, and its offer is unchanged by the server defaults', async t => {
+    throwsWsError(t, () => buildPerMessageDeflateOffer({ compressor: 'shared' }), 'WS_ERR_INVALID_OPTION')
+    throwsWsError(t, () => buildPerMessageDeflateOffer({ decompressor: 'dedicated' }), 'WS_ERR_INVALID_OPTION')
+    t.equal(buildPerMessageDeflateOffer(true), 'permessage-deflate; client_max_window_bits')
+    t.same(acceptPerMessageDeflateResponse(true, 'permessage-deflate'), DEFAULT_PARAMS)
+  })
 })

@@ -79,7 +79,7 @@ for (const [name, offer] of combos) {
 
 t.test('context takeover makes a repeated message cheaper; server_no_context_takeover does not', async t => {
   const sizes: Record<string, number[]> = {}
-  for (const [label, serverOpts] of [['takeover', {}], ['no takeover', { serverNoContextTakeover: true }]] as const) {
+  for (const [label, serverOpts] of [['takeover', { serverNoContextTakeover: false }], ['no takeover', { serverNoContextTakeover: true }]] as const) {
     const { url } = await echoApp(t, { threshold: 0, ...serverOpts })
     const { client, wire } = await open(url, { perMessageDeflate: true })
     const text = JSON.stringify(Array.from({ length: 60 }, (_, i) => ({ id: i, user: `user${i}`, text: 'a fairly ordinary chat line' })))

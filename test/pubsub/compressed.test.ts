@@ -68,7 +68,7 @@ t.test('one deflate per publish for all sharing subscribers, plain frames for th
 
 t.test('subscribers with context takeover get the plain frame, never a shared compressed one', async t => {
   const app = Fastify()
-  await app.register(websocket, { perMessageDeflate: { threshold: 0 } })
+  await app.register(websocket, { perMessageDeflate: { threshold: 0, serverNoContextTakeover: false } })
   app.get('/', { websocket: { open (socket) { socket.subscribe('t') } } })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
