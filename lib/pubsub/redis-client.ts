@@ -151,8 +151,11 @@ export class RedisClientAdapter implements PubSubAdapter {
   }
 
   async close (): Promise<void> {
-    // clients passed in are the user's: they close them
+    // clients passed in are the user's: they close them (this adapter's listeners are removed)
     this.deliver = null
+    this.driver.detach()
+    // not waited for: a Redis that is away (the client's commands queued) must not hold close()
+    for (const state of this.topics.values()) this.driver.unsubscribe(state.channel).catch(() => {})
     this.topics.clear()
     await this.owned?.close()
   }
