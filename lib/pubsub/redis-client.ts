@@ -58,6 +58,8 @@ interface TopicState {
   catching: PublishedMessage[] | null
   /** more came in while catching up than it holds: read the stream again */
   again: boolean
+  /** the subscriber was ready again during a catch-up (it dropped once more): catch up again after */
+  rerun: boolean
 }
 
 /** a catch-up read that fails is tried again this often, this many times (5 s in all) */
@@ -125,7 +127,7 @@ export class RedisClientAdapter implements PubSubAdapter {
 
   subscribe (topic: string): Promise<void> {
     const channel = this.prefix + topic
-    const state: TopicState = { channel, ready: Promise.resolve(), last: null, catching: null, again: false }
+    const state: TopicState = { channel, ready: Promise.resolve(), last: null, catching: null, again: false, rerun: false }
     state.ready = this.driver.subscribe(channel).then(async () => {
       if (!this.resumable(topic)) return
       // where this process starts: anything newer comes live (the subscription is confirmed)
@@ -223,10 +225,14 @@ export class RedisClientAdapter implements PubSubAdapter {
    */
   private onReady (): void {
     for (const [topic, state] of this.topics) {
-      if (state.last !== null && state.catching === null) {
-        this.catchUp(topic, state).catch(err => this.log.error({ err, topic }, 'pub/sub catch-up after a Redis reconnect failed'))
-      }
+      if (state.last === null) continue
+      if (state.catching !== null) state.rerun = true
+      else this.startCatchUp(topic, state)
     }
+  }
+
+  private startCatchUp (topic: string, state: TopicState): void {
+    this.catchUp(topic, state).catch(err => this.log.error({ err, topic }, 'pub/sub catch-up after a Redis reconnect failed'))
   }
 
   private async catchUp (topic: string, state: TopicState): Promise<void> {
@@ -248,6 +254,10 @@ export class RedisClientAdapter implements PubSubAdapter {
       const held = state.catching
       state.catching = null
       for (const m of held) this.deliverNew(state, m)
+      if (state.rerun && this.topics.get(topic) === state) {
+        state.rerun = false
+        this.startCatchUp(topic, state)
+      }
     }
   }
 
