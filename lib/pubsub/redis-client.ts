@@ -58,7 +58,13 @@ interface TopicState {
   catching: PublishedMessage[] | null
   /** more came in while catching up than it holds: read the stream again */
   again: boolean
+  /** the subscriber was ready again during a catch-up (it dropped once more): catch up again after */
+  rerun: boolean
 }
+
+/** a catch-up read that fails is tried again this often, this many times (5 s in all) */
+const CATCH_UP_RETRY_MS = 100
+const CATCH_UP_ATTEMPTS = 50
 
 const warn: RedisAdapterLogger = {
   info () {},
@@ -75,7 +81,6 @@ export class RedisClientAdapter implements PubSubAdapter {
   private readonly topics = new Map<string, TopicState>()
   private deliver: DeliverFunction | null = null
   private maxMessageBytes = messageBytesFor()
-  private readyOnce = false
   /** this process's publishes, numbered: a publish resent after a reconnect is recognised */
   private sequence = 0
   readonly maxResumeTopics: number | undefined
@@ -122,7 +127,7 @@ export class RedisClientAdapter implements PubSubAdapter {
 
   subscribe (topic: string): Promise<void> {
     const channel = this.prefix + topic
-    const state: TopicState = { channel, ready: Promise.resolve(), last: null, catching: null, again: false }
+    const state: TopicState = { channel, ready: Promise.resolve(), last: null, catching: null, again: false, rerun: false }
     state.ready = this.driver.subscribe(channel).then(async () => {
       if (!this.resumable(topic)) return
       // where this process starts: anything newer comes live (the subscription is confirmed)
@@ -151,8 +156,11 @@ export class RedisClientAdapter implements PubSubAdapter {
   }
 
   async close (): Promise<void> {
-    // clients passed in are the user's: they close them
+    // clients passed in are the user's: they close them (this adapter's listeners are removed)
     this.deliver = null
+    this.driver.detach()
+    // not waited for: a Redis that is away (the client's commands queued) must not hold close()
+    for (const state of this.topics.values()) this.driver.unsubscribe(state.channel).catch(() => {})
     this.topics.clear()
     await this.owned?.close()
   }
@@ -210,38 +218,60 @@ export class RedisClientAdapter implements PubSubAdapter {
     this.deliver?.(message)
   }
 
-  /** The subscriber connection is ready: after the first time, catch up every resumable topic. */
+  /**
+   * The subscriber connection is ready (again): catch up every resumable topic this process has
+   * delivered from. Not only after a first 'ready': clients passed in may be connected already.
+   * A topic not yet started has no id to catch up from; a catch-up with nothing missed is harmless.
+   */
   private onReady (): void {
-    if (!this.readyOnce) {
-      this.readyOnce = true
-      return
-    }
     for (const [topic, state] of this.topics) {
-      if (state.last !== null && state.catching === null) {
-        this.catchUp(topic, state).catch(err => this.log.error({ err, topic }, 'pub/sub catch-up after a Redis reconnect failed'))
-      }
+      if (state.last === null) continue
+      if (state.catching !== null) state.rerun = true
+      else this.startCatchUp(topic, state)
     }
+  }
+
+  private startCatchUp (topic: string, state: TopicState): void {
+    this.catchUp(topic, state).catch(err => this.log.error({ err, topic }, 'pub/sub catch-up after a Redis reconnect failed'))
   }
 
   private async catchUp (topic: string, state: TopicState): Promise<void> {
     state.catching = []
     try {
-      await this.driver.subscribe(state.channel) // confirmed before reading: nothing falls between
-      do {
-        state.again = false
-        const r = await this.read(topic, state.last)
-        if (r.gap !== null && this.deliver !== null) {
-          this.log.warn({ topic, gap: r.gap }, 'pub/sub messages lost while Redis was unreachable')
-          this.deliver({ topic, data: Buffer.alloc(0), binary: false, origin: '', exceptSocket: null, id: r.gap, gap: true })
-          state.last = r.gap
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.driver.subscribe(state.channel) // confirmed before reading: nothing falls between
+          await this.catchUpOnce(topic, state)
+          return
+        } catch (err) {
+          // a client that fails commands in flight when its connection drops (node-redis) may
+          // fail this read on a publisher connection not yet back: try again, a while
+          if (attempt >= CATCH_UP_ATTEMPTS || this.topics.get(topic) !== state) throw err
+          await new Promise(resolve => setTimeout(resolve, CATCH_UP_RETRY_MS))
         }
-        for (const m of r.messages) this.deliverNew(state, { topic, data: m.data, binary: m.binary, origin: '', exceptSocket: null, id: m.id })
-      } while (state.again)
+      }
     } finally {
       const held = state.catching
       state.catching = null
       for (const m of held) this.deliverNew(state, m)
+      if (state.rerun && this.topics.get(topic) === state) {
+        state.rerun = false
+        this.startCatchUp(topic, state)
+      }
     }
+  }
+
+  private async catchUpOnce (topic: string, state: TopicState): Promise<void> {
+    do {
+      state.again = false
+      const r = await this.read(topic, state.last)
+      if (r.gap !== null && this.deliver !== null) {
+        this.log.warn({ topic, gap: r.gap }, 'pub/sub messages lost while Redis was unreachable')
+        this.deliver({ topic, data: Buffer.alloc(0), binary: false, origin: '', exceptSocket: null, id: r.gap, gap: true })
+        state.last = r.gap
+      }
+      for (const m of r.messages) this.deliverNew(state, { topic, data: m.data, binary: m.binary, origin: '', exceptSocket: null, id: m.id })
+    } while (state.again)
   }
 }
 

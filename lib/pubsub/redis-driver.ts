@@ -47,10 +47,28 @@ export interface RedisDriver {
   onMessage (fn: (channel: Buffer, payload: Buffer) => void): void
   /** the connection is ready (again, after a reconnect) */
   onReady (fn: () => void): void
+  /** remove what onMessage and onReady added: the clients outlive the adapter */
+  detach (): void
 }
 
 type Call = (...args: unknown[]) => Promise<unknown>
 type On = (event: string, fn: (...args: never[]) => void) => unknown
+
+/** Listeners added to a client, to be removed at detach(). */
+function listeners (client: object): { on: (event: string, fn: (...args: never[]) => void) => void, detach: () => void } {
+  const c = client as { on: On, removeListener?: On, off?: On }
+  const added: Array<[string, (...args: never[]) => void]> = []
+  return {
+    on (event, fn) {
+      c.on.call(client, event, fn)
+      added.push([event, fn])
+    },
+    detach () {
+      const remove = c.removeListener ?? c.off
+      for (const [event, fn] of added.splice(0)) remove?.call(client, event, fn)
+    }
+  }
+}
 
 /** RESP2 and RESP3 bulk and simple strings as Buffers (node-redis's type mapping: '$' and '+') */
 const BUFFERS = { typeMapping: { 36: Buffer, 43: Buffer } }
@@ -78,7 +96,7 @@ function isNode (c: unknown): c is NodeRedisClient {
 function ioDriver (pub: IoRedisClient, sub: IoRedisClient): RedisDriver {
   const call = (pub.callBuffer as unknown as Call).bind(pub)
   const subCall = sub as unknown as { subscribe: Call, unsubscribe: Call }
-  const on = (sub.on as unknown as On).bind(sub)
+  const l = listeners(sub)
   return {
     async run (s, keys, args) {
       try {
@@ -92,8 +110,9 @@ function ioDriver (pub: IoRedisClient, sub: IoRedisClient): RedisDriver {
     publish: (channel, payload) => call('PUBLISH', channel, payload),
     subscribe: channel => subCall.subscribe.call(sub, channel),
     unsubscribe: channel => subCall.unsubscribe.call(sub, channel),
-    onMessage (fn) { on('messageBuffer', fn) },
-    onReady (fn) { on('ready', fn) }
+    onMessage (fn) { l.on('messageBuffer', fn) },
+    onReady (fn) { l.on('ready', fn) },
+    detach: l.detach
   }
 }
 
@@ -103,7 +122,7 @@ function nodeDriver (pub: NodeRedisClient, sub: NodeRedisClient): RedisDriver {
     subscribe: (ch: string, fn: (message: Buffer, channel: Buffer) => void, buffers: true) => Promise<unknown>
     unsubscribe: (ch: string, fn: (message: Buffer, channel: Buffer) => void, buffers: true) => Promise<unknown>
   }
-  const on = (sub.on as unknown as On).bind(sub)
+  const l = listeners(sub)
   let deliver: (channel: Buffer, payload: Buffer) => void = () => {}
   const listener = (message: Buffer, channel: Buffer): void => deliver(channel, message)
   return {
@@ -120,6 +139,10 @@ function nodeDriver (pub: NodeRedisClient, sub: NodeRedisClient): RedisDriver {
     subscribe: channel => s.subscribe.call(sub, channel, listener, true),
     unsubscribe: channel => s.unsubscribe.call(sub, channel, listener, true),
     onMessage (fn) { deliver = fn },
-    onReady (fn) { on('ready', fn) }
+    onReady (fn) { l.on('ready', fn) },
+    detach () {
+      deliver = () => {}
+      l.detach()
+    }
   }
 }

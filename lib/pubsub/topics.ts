@@ -211,9 +211,12 @@ export class Topics {
     result.then(r => {
       if (this.waiting.get(socket)?.get(topic) !== waiting) return // unsubscribed meanwhile
       this.stopWaiting(socket, topic)
-      this.sendReplay(socket, topic, valid ? r : lostAll(r))
+      // A socket resuming from an id got, in the replay, every message up to r.last: those that
+      // waited are not sent twice. One subscribing afresh got no replay: what was published
+      // after it subscribed and before the adapter answered goes before its synced marker.
+      const early = valid && after === null ? waiting.messages.filter(m => compareIds(m.id!, r.last) <= 0) : []
+      this.sendReplay(socket, topic, valid ? r : lostAll(r), early)
       for (const m of waiting.messages) {
-        // what the replay covered is not sent twice
         if (compareIds(m.id!, r.last) > 0) this.sendTo(socket, m)
       }
     }, err => {
@@ -223,7 +226,7 @@ export class Topics {
     })
   }
 
-  private sendReplay (socket: WebSocket, topic: string, r: ReplayResult): void {
+  private sendReplay (socket: WebSocket, topic: string, r: ReplayResult, early: PublishedMessage[] = []): void {
     if (socket.readyState !== OPEN) return
     const session = sessionOf(socket)
     if (r.gap !== null) session.sendFrame(buildFrame(OPCODE_TEXT, true, false, resumeHeader('g', r.gap, topic)))
@@ -231,6 +234,8 @@ export class Topics {
       const data = Buffer.concat([resumeHeader('m', m.id, topic), m.data])
       session.sendFrame(buildFrame(m.binary ? OPCODE_BINARY : OPCODE_TEXT, true, false, data))
     }
+    // (their data already carries the header: deliver() put it there)
+    for (const m of early) session.sendFrame(buildFrame(m.binary ? OPCODE_BINARY : OPCODE_TEXT, true, false, m.data))
     if (!session.sendFrame(buildFrame(OPCODE_TEXT, true, false, resumeHeader('s', r.last, topic)))) this.dropIfClosing(socket)
   }
 

@@ -80,3 +80,20 @@ t.test('a Redis that lost its data (restart without persistence): an id from bef
   t.not(r.gap, null, 'the stream was born again after the id: a gap')
   t.same(r.messages.map(m => m.data.toString()), ['after'])
 })
+
+t.test('close() leaves clients passed in open, without the adapter\'s listeners or subscriptions', async t => {
+  if (redisServerMissing(t)) return
+  const redis = await startRedis(t)
+  const publisher = new Redis(redis.url)
+  const subscriber = new Redis(redis.url)
+  t.teardown(() => { publisher.disconnect(); subscriber.disconnect() })
+  const before = [subscriber.listenerCount('messageBuffer'), subscriber.listenerCount('ready')]
+  const adapter = redisAdapter({ publisher, subscriber, resume: true })
+  await adapter.start(() => {}, { maxPayload: 1024 })
+  await adapter.subscribe('t')
+  t.ok(subscriber.listenerCount('messageBuffer') > before[0])
+  await adapter.close()
+  t.same([subscriber.listenerCount('messageBuffer'), subscriber.listenerCount('ready')], before, 'listeners removed')
+  t.equal(await publisher.ping(), 'PONG', 'the publisher is still the user\'s, open')
+  await waitFor(async () => (await publisher.call('PUBSUB', 'NUMSUB', 'fastify-rfc6455:t') as [string, number])[1] === 0, 'the channel unsubscribed')
+})
