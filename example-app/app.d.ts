@@ -17,7 +17,7 @@ export interface ChatAppOptions {
   maxBackpressure?: number
   backpressurePolicy?: BackpressurePolicy
   closeTimeout?: number
-  /** pub/sub adapter shared between processes (default: in-process) */
+  /** pub/sub adapter shared between processes (default: roomAdapter(), in-process with the room topics resumable) */
   pubsub?: PubSubAdapter
   /** serve over https with HTTP/2 (and HTTP/1.1): the WebSockets go over HTTP/2 too */
   https?: { key: string | Buffer, cert: string | Buffer }
@@ -39,4 +39,6 @@ export interface ChatApp extends FastifyInstance {
 }
 
 export function buildApp (options?: ChatAppOptions): Promise<ChatApp>
+/** memoryAdapter with the `room:` topics resumable (the default `pubsub`) */
+export function roomAdapter (): PubSubAdapter
 export function sameOrigin (origin: string | undefined, request: { headers: { host?: string, ':authority'?: string } }): boolean

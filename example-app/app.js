@@ -6,6 +6,7 @@ const path = require('node:path')
 const Fastify = require('fastify')
 const fastifyStatic = require('@fastify/static')
 const websocket = require('fastify-rfc6455')
+const { memoryAdapter } = websocket
 const { createTokens, offeredProtocols, tokenFromProtocols, bearerToken, REFUSALS } = require('./token')
 const { Rooms } = require('./room')
 const { clientMessageSchema, invalidMessageEvent } = require('./protocol')
@@ -25,8 +26,8 @@ const defaults = {
   backpressurePolicy: 'close',
   closeTimeout: 3000,
   // a pub/sub adapter shared by several processes (server.js passes redisAdapter() when REDIS_URL
-  // is set); undefined: in-process. Messages then reach every process's subscribers; history,
-  // members and message ids stay per process.
+  // is set); undefined: in-process, with the room topics resumable (see roomAdapter). Messages
+  // then reach every process's subscribers; history, members and message ids stay per process.
   pubsub: undefined,
   // { key, cert }: serve over https with HTTP/2 (and HTTP/1.1 for clients without it); browsers
   // then open the chat's WebSockets as streams of the page's connection (RFC 8441)
@@ -74,6 +75,15 @@ function safeLogger (logger) {
   return { ...config, serializers: { req: requestForLog, ...config.serializers } }
 }
 
+/**
+ * The in-process adapter with the rooms' topics resumable: each message published to a room
+ * carries an id, and a page reconnecting with `?resume=<id>:room:<name>` gets what it missed
+ * (README, "Resumable topics"), or a gap when the window no longer covers it.
+ */
+function roomAdapter () {
+  return memoryAdapter({ resume: { topics: topic => topic.startsWith('room:') } })
+}
+
 async function buildApp (options = {}) {
   const opts = { ...defaults, ...options }
   const app = Fastify(opts.https === undefined
@@ -96,7 +106,7 @@ async function buildApp (options = {}) {
     maxBackpressure: opts.maxBackpressure,
     backpressurePolicy: opts.backpressurePolicy,
     closeTimeout: opts.closeTimeout,
-    pubsub: opts.pubsub
+    pubsub: opts.pubsub ?? roomAdapter()
   })
   await app.register(fastifyStatic, { root: path.join(__dirname, 'public') })
   await app.register(require('./metrics').metrics)
@@ -217,4 +227,4 @@ async function buildApp (options = {}) {
   return app
 }
 
-module.exports = { buildApp, sameOrigin }
+module.exports = { buildApp, sameOrigin, roomAdapter }

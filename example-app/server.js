@@ -4,8 +4,9 @@
 //   SECRET: the key that signs session tokens. Unset, the key is kept in SECRET_FILE
 //   (example-app/.secret, git-ignored), made on first run with mode 0600, so that a restart does
 //   not log everyone out; delete that file to do so.
-//   REDIS_URL (unset: in-process pub/sub): e.g. redis://127.0.0.1:6379 to run several processes
-//   behind a load balancer sharing the rooms' messages through Redis (fastify-rfc6455's redisAdapter).
+//   REDIS_URL (unset: in-process pub/sub, room topics resumable): e.g. redis://127.0.0.1:6379 to run several processes
+//   behind a load balancer sharing the rooms' messages through Redis (fastify-rfc6455's redisAdapter;
+//   its built-in client has no resume: a reconnect gets the welcome's history only).
 //   HTTPS_KEY, HTTPS_CERT (unset: plain http): PEM files to serve over https with HTTP/2, where
 //   browsers open the chat's WebSockets as streams of the page's connection (RFC 8441).
 const path = require('node:path')

@@ -6,6 +6,10 @@
 // restarted server is not met by every page at once) while the conversation stays on screen,
 // the status says it is reconnecting and the members are shown offline; a refused one is
 // explained by asking GET /api/check, since a browser's WebSocket never sees the HTTP status.
+// The room's topic is resumable (README, "Resumable topics"): each message of it starts with a
+// header line carrying its id; a reconnect presents the last id as `?resume=<id>:<topic>` and the
+// server sends what was missed before live messages, or a gap when it no longer has it (then the
+// welcome's history is all there is).
 'use strict'
 
 const PROTOCOL = 'chat.v1'
@@ -44,6 +48,9 @@ const members = new Set()
 /** the room whose conversation is on screen (kept across reconnects), and its messages' keys */
 let shownRoom = null
 const shownMessages = new Set()
+/** topic -> the id of the last message of it received: presented on reconnect to get what was missed */
+const lastIds = new Map()
+const RESUME_MARK = '\x1e'
 
 // ---- session ----
 
@@ -78,8 +85,10 @@ async function login (nickname, room) {
 function connect () {
   clearTimers()
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  const url = `${scheme}://${location.host}/chat/${encodeURIComponent(session.room)}`
+  const url = new URL(`${scheme}://${location.host}/chat/${encodeURIComponent(session.room)}`)
   const again = shownRoom === session.room
+  if (!again) lastIds.clear()
+  for (const [topic, id] of lastIds) url.searchParams.append('resume', `${id}:${topic}`)
   setStatus(again ? 'reconnecting' : 'connecting', again ? 'reconnecting…' : 'connecting…')
   const socket = new WebSocket(url, [PROTOCOL, TOKEN_PREFIX + session.token])
   ws = socket
@@ -92,9 +101,11 @@ function connect () {
     ui.status.dataset.extensions = socket.extensions
   }
   socket.onmessage = event => {
+    const text = resumed(event.data)
+    if (text === null) return
     let msg
     try {
-      msg = JSON.parse(event.data)
+      msg = JSON.parse(text)
     } catch {
       return
     }
@@ -118,6 +129,31 @@ function connect () {
     setOffline()
     scheduleReconnect(why)
   }
+}
+
+/**
+ * A room message's header line, `0x1E <kind> SP <id> SP encodeURIComponent(topic) LF`: records
+ * the id and returns the JSON after it for a message (m), null for a duplicate (an id not newer
+ * than the last one of its topic: delivery is at least once), a gap (g: says so) or the end of
+ * the replay (s). Messages without the header (the welcome, errors) come back as they are.
+ */
+function resumed (data) {
+  if (typeof data !== 'string' || !data.startsWith(RESUME_MARK)) return data
+  const end = data.indexOf('\n')
+  if (end === -1) return null
+  const [kind, id, encoded] = data.slice(1, end).split(' ')
+  const topic = decodeURIComponent(encoded)
+  const last = lastIds.get(topic)
+  if (kind === 'm' && last !== undefined && compareIds(id, last) <= 0) return null
+  lastIds.set(topic, id)
+  if (kind === 'g') addSystemLine('some messages were missed while away', 'system gap')
+  return kind === 'm' ? data.slice(end + 1) : null
+}
+
+/** Ids are `<ms>-<seq>`, compared as the pair. */
+function compareIds (a, b) {
+  const [x, y] = [a, b].map(id => id.split('-').map(Number))
+  return x[0] - y[0] || x[1] - y[1]
 }
 
 /** A handshake that failed: ask the server whether the token is the reason. */
@@ -208,9 +244,12 @@ function handle (msg) {
     case 'join':
       members.add(msg.nickname)
       renderMembers()
-      addSystemLine(`${msg.nickname} joined`)
+      if (msg.nickname !== session?.nickname) addSystemLine(`${msg.nickname} joined`)
       break
     case 'leave':
+      // what was missed may include this page's own leave (its dropped connection): the
+      // welcome lists the members as they are now
+      if (msg.nickname === session?.nickname) break
       members.delete(msg.nickname)
       renderMembers()
       addSystemLine(`${msg.nickname} left`)
@@ -343,6 +382,7 @@ ui.login.addEventListener('submit', async event => {
   }
   attempt = 0
   shownRoom = null // joining from the form starts the room's conversation afresh
+  lastIds.clear()
   connect()
 })
 

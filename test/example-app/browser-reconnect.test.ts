@@ -93,6 +93,10 @@ t.test('the page keeps the conversation through server restarts, says it is reco
       t.equal(await page.isHidden('#notice'), true, `${signal}: live again`)
       t.equal(await page.isVisible('#chat'), true, 'no one was asked to log in again (the key file outlived the process)')
       t.same(await texts(page), conversation, `${signal}: the earlier messages are still there, once each`)
+      // the new process has none of the ids the page presented: it answers with a gap
+      const gaps = await page.$$eval('#messages .gap', els => els.map(e => e.textContent ?? ''))
+      t.equal(gaps.length, signal === 'SIGKILL' ? 1 : 2, `${signal}: the page says what it missed is lost`)
+      t.match(gaps.at(-1), /some messages were missed/)
       t.same(await members(page), ['ada', 'bob'])
       t.equal(await page.textContent('#members-title'), 'Online')
     }

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import WS from 'ws'
 import { buildApp, sameOrigin, type ChatApp, type ChatAppOptions } from '../../example-app/app.js'
 import type { WebSocket as ServerSocket } from '../../lib/index'
+import { chatEvent } from '../helpers/chat-frames'
 
 interface ChatEvent {
   type: string
@@ -73,7 +74,8 @@ async function member (client: WS): Promise<Member> {
   const waiters: Array<{ type: string, resolve: (e: ChatEvent) => void }> = []
   const taken = new Set<ChatEvent>()
   client.on('message', (data: Buffer) => {
-    const event = JSON.parse(data.toString()) as ChatEvent
+    const event = chatEvent<ChatEvent>(data) // the room's messages carry a resume header
+    if (event === null) return
     events.push(event)
     const w = waiters.findIndex(w => w.type === event.type)
     if (w >= 0) {

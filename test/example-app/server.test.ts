@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import { createHmac } from 'node:crypto'
 import path from 'node:path'
 import WS from 'ws'
+import { nextChatEvent } from '../helpers/chat-frames'
 
 const SERVER = path.join(__dirname, '..', '..', 'example-app', 'server.js')
 
@@ -37,8 +38,7 @@ t.test('the demo server prints its URL, accepts SECRET-signed tokens and shuts d
   const payload = Buffer.from(JSON.stringify({ n: 'ops', exp: Date.now() + 60_000 })).toString('base64url')
   const token = `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`
   const client = new WS(`${url.replace('http', 'ws')}chat/lobby`, ['chat.v1', `token.${token}`], { origin: url.slice(0, -1) })
-  const [welcome] = await once(client, 'message') as [Buffer]
-  t.match(JSON.parse(welcome.toString()), { type: 'welcome', you: 'ops' })
+  t.match(await nextChatEvent(client), { type: 'welcome', you: 'ops' })
 
   const closed = once(client, 'close')
   child.kill('SIGTERM')
