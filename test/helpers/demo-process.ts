@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import WS from 'ws'
+import { nextChatEvent } from './chat-frames'
 
 export const DEMO_SERVER = path.join(__dirname, '..', '..', 'example-app', 'server.js')
 
@@ -90,10 +91,10 @@ export function demoHandshake (base: string, token: string, room = 'lobby'): Pro
   return new Promise((resolve, reject) => {
     const client = new WS(`${base.replace('http', 'ws')}/chat/${room}`, ['chat.v1', `token.${token}`], { origin: base })
     client.on('error', reject)
-    client.once('message', (data: Buffer) => {
+    nextChatEvent(client).then(welcome => { // the room's resume header (s) comes first
       client.close()
-      resolve({ welcome: JSON.parse(data.toString()) as Record<string, unknown> })
-    })
+      resolve({ welcome })
+    }, reject)
     client.on('unexpected-response', (_req, res) => {
       let body = ''
       res.on('data', (c: Buffer) => { body += c.toString() })
