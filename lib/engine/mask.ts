@@ -32,19 +32,26 @@ type NodeUnmask = (buffer: Uint8Array, key: Uint8Array) => void
 /** node:http's websocketMask(source, key, output, offset, length): masked copy into `output`. */
 type NodeMask = (source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number) => void
 
+/** Node's own masking: node:http's two functions. */
+export interface NodeMasking { mask: NodeMask, unmask: NodeUnmask }
+
 /**
  * Node's own masking (Node 26.12+), or null where it is missing or wrong. It lives in node:http
  * but is a pure function over bytes; it is looked up with process.getBuiltinModule (no import, so
  * that the engine keeps importing no networking module) and checked on known bytes before use.
  */
-function findNodeMasking (): { mask: NodeMask, unmask: NodeUnmask } | null {
+function findNodeMasking (): NodeMasking | null {
+  const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule
+  return typeof get === 'function' ? checkNodeMasking(get('node:http')) : null
+}
+
+/** `http`'s websocketMask and websocketUnmask if it has both and they mask right, else null. */
+export function checkNodeMasking (http: unknown): NodeMasking | null {
+  const fns = http as { websocketMask?: unknown, websocketUnmask?: unknown } | undefined
+  if (typeof fns?.websocketMask !== 'function' || typeof fns.websocketUnmask !== 'function') return null
+  const unmask = fns.websocketUnmask as NodeUnmask
+  const mask = fns.websocketMask as NodeMask
   try {
-    const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule
-    if (typeof get !== 'function') return null
-    const http = get('node:http') as { websocketMask?: unknown, websocketUnmask?: unknown } | undefined
-    if (typeof http?.websocketMask !== 'function' || typeof http.websocketUnmask !== 'function') return null
-    const unmask = http.websocketUnmask as NodeUnmask
-    const mask = http.websocketMask as NodeMask
     // RFC 6455 section 5.7: "Hello" masked with 37 fa 21 3d
     const probe = Uint8Array.of(0x7f, 0x9f, 0x4d, 0x51, 0x58)
     const key = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d)
@@ -59,7 +66,15 @@ function findNodeMasking (): { mask: NodeMask, unmask: NodeUnmask } | null {
 }
 
 /** Node's own masking where this Node has it (26.12+), else null. */
-export const nodeMasking: { mask: NodeMask, unmask: NodeUnmask } | null = findNodeMasking()
+export let nodeMasking: NodeMasking | null = findNodeMasking()
+
+/** Mask with `masking` from now on (null: without Node's), returning what was used; for tests on every Node. */
+export function setNodeMasking (masking: NodeMasking | null): NodeMasking | null {
+  const before = nodeMasking
+  nodeMasking = masking
+  return before
+}
+
 /**
  * From this range length on, Node's native masking beats the JavaScript word loop and the
  * WebAssembly copy-in/copy-out (bench/mask.js on Node 26.12, heap buffers, three runs: at 256 B
@@ -104,7 +119,7 @@ function keyAt (key: Uint8Array, phase: number): Uint8Array {
  * {@link nodeMasking} is not null. Exported for tests and bench/mask.js.
  */
 export function applyMaskNode (data: Uint8Array, start: number, end: number, key: Uint8Array, phase: number): number {
-  if (end > start) (nodeMasking as { unmask: NodeUnmask }).unmask(data.subarray(start, end), keyAt(key, phase & 3))
+  if (end > start) (nodeMasking as NodeMasking).unmask(data.subarray(start, end), keyAt(key, phase & 3))
   return (phase + end - start) & 3
 }
 

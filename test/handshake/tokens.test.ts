@@ -32,6 +32,7 @@ t.test('finds a token ASCII case-insensitively, as a whole element only', async 
   t.ok(hasToken('WebSocket', 'websocket'))
   t.ok(hasToken('websocket', 'WEBSOCKET'))
   t.ok(hasToken(['keep-alive', ' upgrade '], 'upgrade'), 'in a later header line')
+  t.notOk(hasToken(['keep-alive', 'close'], 'upgrade'), 'in no header line')
   t.notOk(hasToken('upgrades', 'upgrade'), 'a longer element does not match')
   t.notOk(hasToken('upgrad', 'upgrade'), 'a prefix does not match')
   t.notOk(hasToken('websocket/13', 'websocket'))

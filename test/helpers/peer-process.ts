@@ -15,12 +15,18 @@ export interface PeerProcess {
 }
 
 const KEEP = 16 * 1024
+/**
+ * tap's coverage loader, when the suite runs under it: a peer's lines count toward the coverage
+ * of lib/ like the test's own (the peer loads the build, whose source maps lead back to lib/).
+ * Nothing else of the test's own flags: a peer runs plain JavaScript.
+ */
+const COVERAGE_ARGV = process.execArgv.filter(arg => arg.includes('@tapjs/processinfo'))
 
 /** `args`: `--name value` pairs; objects and booleans are passed as JSON. */
 export function forkPeer (file: string, args: Record<string, unknown>, execArgv: string[] = []): PeerProcess {
   const argv: string[] = []
   for (const [k, v] of Object.entries(args)) argv.push(`--${k}`, typeof v === 'string' ? v : JSON.stringify(v))
-  const child = fork(file, argv, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv })
+  const child = fork(file, argv, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [...COVERAGE_ARGV, ...execArgv] })
   let out = ''
   const keep = (chunk: Buffer): void => {
     out += chunk.toString()
