@@ -4,14 +4,13 @@
 // tap's own thresholds only judge the run as a whole. The I/O-free layers are held to every line:
 // the engine and the handshake are pure functions of their input, so a line no test reaches is a
 // line nobody has seen work (their own unit tests, test/engine and test/handshake, reach 100%).
-// The other folders must reach 95%; lib/plugin (94.8% in 2026-11) and lib/session (96.9%, new) have
-// no floor yet.
+// The other folders must reach 95% (lib/plugin measured 95.9% and lib/session 98.1% on 2026-11-29).
 //   node scripts/coverage-floors.js [path/to/lcov.info]
 const { readFileSync, existsSync } = require('node:fs')
 const { join, relative, isAbsolute, posix } = require('node:path')
 
 /** folder (the files directly in it) -> least share of its lines the suite must run, in % */
-const FLOORS = { 'lib/engine': 100, 'lib/handshake': 100, lib: 95, 'lib/client': 95, 'lib/pubsub': 95 }
+const FLOORS = { 'lib/engine': 100, 'lib/handshake': 100, lib: 95, 'lib/client': 95, 'lib/pubsub': 95, 'lib/plugin': 95, 'lib/session': 95 }
 
 const root = join(__dirname, '..')
 const file = process.argv[2] ?? join(root, '.tap', 'report', 'lcov.info')
