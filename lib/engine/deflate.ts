@@ -7,11 +7,11 @@
 // Window bits: zlib cannot deflate with an 8-bit window, so 8 is used as 9 for compression.
 // That still honours a negotiated limit of 8: zlib never emits a distance above the window size
 // minus 262 (MIN_LOOKAHEAD), i.e. at most 250 with 9 bits, which a 256-byte window decodes.
-import * as zlib from 'node:zlib'
 import { wsError } from '../errors'
 import { COMPRESSOR_IDLE_MS, resolveDeflateOptions, type DeflateOptions, type NegotiatedDeflate, type ResolvedDeflateOptions } from './deflate-options'
 import type { Role } from './constants'
 import { ZlibLane, sharedZlibLimiter } from './zlib-limiter'
+import { acquireDeflater, acquireInflater, releaseWorker, discardWorker, finishWork, takeOutput, type ZlibWorker } from './zlib-pool'
 
 export type DeflateCallback = (err: Error | null, out?: Buffer) => void
 
@@ -20,102 +20,7 @@ const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff])
 /** RFC 7692 section 7.2.3.6: the payload of an empty compressed message. */
 const EMPTY_MESSAGE = Buffer.from([0x00])
 const EMPTY: Buffer = Buffer.alloc(0)
-/** Reset streams kept per configuration for codecs that drop their context after each message. */
-const MAX_IDLE_PER_KEY = 8
-
 interface Job { data: Buffer, fin: boolean, cb: DeflateCallback }
-
-/** A zlib stream and the output of the operation running on it. */
-interface ZlibWorker {
-  readonly stream: zlib.DeflateRaw | zlib.InflateRaw
-  /** pool key; streams with the same key are interchangeable once reset */
-  readonly key: string
-  chunks: Buffer[]
-  size: number
-  /** output bytes allowed for the running operation before it is stopped (inflate only) */
-  limit: number
-  /** completes the running operation; cleared once called */
-  settle: ((err: Error | null) => void) | null
-  /** errored, ended or destroyed: never reused */
-  broken: boolean
-}
-
-const idleWorkers = new Map<string, ZlibWorker[]>()
-
-function createWorker (key: string, stream: zlib.DeflateRaw | zlib.InflateRaw): ZlibWorker {
-  const w: ZlibWorker = { stream, key, chunks: [], size: 0, limit: Infinity, settle: null, broken: false }
-  stream.on('data', (chunk: Buffer) => {
-    w.chunks.push(chunk)
-    w.size += chunk.length
-    if (w.size > w.limit) {
-      // Stop inflating now: destroying the stream inside its 'data' event makes zlib's binding
-      // drop the rest of the input instead of inflating it (a compression bomb stops here).
-      w.broken = true
-      w.chunks = []
-      stream.destroy()
-      finishWork(w, wsError('WS_ERR_MESSAGE_TOO_BIG', 'inflated message exceeds the size limit'))
-    }
-  })
-  stream.on('error', (err: Error) => {
-    w.broken = true
-    finishWork(w, err)
-  })
-  // A peer may end its DEFLATE stream with a BFINAL block (RFC 7692 section 7.2.3.4); zlib then
-  // ignores further input, so the stream must not be used again.
-  stream.on('end', () => { w.broken = true })
-  return w
-}
-
-function finishWork (w: ZlibWorker, err: Error | null): void {
-  const settle = w.settle
-  w.settle = null
-  if (settle !== null) settle(err)
-}
-
-function deflateWindowBits (bits: number): number { return bits === 8 ? 9 : bits }
-
-function acquireDeflater (level: number, memLevel: number, windowBits: number): ZlibWorker {
-  const key = `d${level}:${memLevel}:${windowBits}`
-  const idle = idleWorkers.get(key)?.pop()
-  if (idle !== undefined) return idle
-  // Every write ends with Z_SYNC_FLUSH so a write's output is complete when its callback runs.
-  return createWorker(key, zlib.createDeflateRaw({ level, memLevel, windowBits: deflateWindowBits(windowBits), flush: zlib.constants.Z_SYNC_FLUSH }))
-}
-
-function acquireInflater (windowBits: number): ZlibWorker {
-  const key = `i${windowBits}`
-  const idle = idleWorkers.get(key)?.pop()
-  if (idle !== undefined) return idle
-  return createWorker(key, zlib.createInflateRaw({ windowBits, flush: zlib.constants.Z_SYNC_FLUSH }))
-}
-
-/** Give a stream whose operation has completed back to the pool, reset, or close it. */
-function releaseWorker (w: ZlibWorker): void {
-  w.chunks = []
-  w.size = 0
-  w.limit = Infinity
-  if (w.broken || w.stream.destroyed || w.stream.readableEnded) { discardWorker(w); return }
-  let idle = idleWorkers.get(w.key)
-  if (idle === undefined) idleWorkers.set(w.key, idle = [])
-  if (idle.length >= MAX_IDLE_PER_KEY) { discardWorker(w); return }
-  w.stream.reset()
-  idle.push(w)
-}
-
-/** Close a stream for good. Safe while zlib still works on it: the handle closes afterwards. */
-function discardWorker (w: ZlibWorker): void {
-  w.broken = true
-  w.settle = null
-  w.chunks = []
-  if (!w.stream.destroyed) w.stream.destroy()
-}
-
-function takeOutput (w: ZlibWorker): Buffer {
-  const out = w.chunks.length === 1 ? w.chunks[0] : Buffer.concat(w.chunks, w.size)
-  w.chunks = []
-  w.size = 0
-  return out
-}
 
 function endsWithSyncTail (buf: Buffer): boolean {
   const n = buf.length
