@@ -196,7 +196,7 @@ export { clusterAdapter, ClusterAdapter, type ClusterAdapterOptions, type Cluste
 export { setupPrimary, type ClusterPrimary, type ClusterPrimaryOptions } from './pubsub/cluster-primary'
 export type { PublishOptions } from './pubsub/topics'
 export type { WebSocketMemory } from './augmentation'
-export type { WebSocketStats, WebSocketRouteStats, WebSocketSocketStats } from './stats'
+export type { WebSocketStats, WebSocketRouteStats, WebSocketSocketStats, WebSocketTrafficStats } from './stats'
 export { prometheusText, PROMETHEUS_CONTENT_TYPE, type PrometheusTextOptions } from './prometheus'
 export {
   diagnosticsChannels, type HandshakeRefusedMessage, type OpenMessage, type CloseMessage, type ProtocolErrorMessage,

@@ -13,8 +13,8 @@
  */
 export const COUNTING = process.env.FASTIFY_RFC6455_COUNTERS !== '0'
 
-/** What one socket has counted (`socket.stats`). */
-export interface WebSocketSocketStats {
+/** The traffic counters every level shares: a socket, a route, the whole plugin. */
+export interface WebSocketTrafficStats {
   /** data messages received (after reassembly and inflation) */
   messagesIn: number
   /** data messages sent: send() calls and broadcast frames queued */
@@ -25,24 +25,22 @@ export interface WebSocketSocketStats {
   bytesOut: number
   /** bytes permessage-deflate saved on messages received: inflated size minus compressed size */
   compressionSavedIn: number
-  /** bytes permessage-deflate saved on messages sent by this socket (broadcast frames compressed once for all are not counted) */
+  /** bytes permessage-deflate saved on messages sent by the socket (broadcast frames compressed once for all are not counted) */
   compressionSavedOut: number
+}
+
+/** What one socket has counted (`socket.stats`). */
+export interface WebSocketSocketStats extends WebSocketTrafficStats {
   /** bytes queued and not yet handed to the kernel (bufferedAmount) */
   queuedBytes: number
 }
 
 /** The counters of one WebSocket route. */
-export interface WebSocketRouteStats {
+export interface WebSocketRouteStats extends WebSocketTrafficStats {
   /** sockets open now */
   open: number
   /** handshakes completed (101 written) since the start */
   accepted: number
-  messagesIn: number
-  messagesOut: number
-  bytesIn: number
-  bytesOut: number
-  compressionSavedIn: number
-  compressionSavedOut: number
   /** sends refused by the backpressure policy 'drop' */
   backpressureDrops: number
   /** connections failed (1008) by the backpressure policy 'close' */
