@@ -201,32 +201,22 @@ function emptyRoute (): WebSocketRouteStats {
   }
 }
 
+/** The counts a route's stats and its counters have alike, summed the same way at every level. */
+const SUMMED = ['open', 'accepted', 'messagesIn', 'messagesOut', 'bytesIn', 'bytesOut', 'compressionSavedIn',
+  'compressionSavedOut', 'backpressureDrops', 'backpressureCloses'] as const
+
+function addCounts (into: WebSocketRouteStats, from: Pick<WebSocketRouteStats, typeof SUMMED[number]>): void {
+  for (const key of SUMMED) into[key] += from[key]
+}
+
 function addRoute (into: WebSocketRouteStats, c: RouteCounters): void {
-  into.open += c.open
-  into.accepted += c.accepted
-  into.messagesIn += c.messagesIn
-  into.messagesOut += c.messagesOut
-  into.bytesIn += c.bytesIn
-  into.bytesOut += c.bytesOut
-  into.compressionSavedIn += c.compressionSavedIn
-  into.compressionSavedOut += c.compressionSavedOut
-  into.backpressureDrops += c.backpressureDrops
-  into.backpressureCloses += c.backpressureCloses
+  addCounts(into, c)
   addCodes(into.closeCodesReceived, recordOf(c.closeCodesReceived))
   addCodes(into.closeCodesSent, recordOf(c.closeCodesSent))
 }
 
 function sumInto (into: WebSocketRouteStats, r: WebSocketRouteStats): void {
-  into.open += r.open
-  into.accepted += r.accepted
-  into.messagesIn += r.messagesIn
-  into.messagesOut += r.messagesOut
-  into.bytesIn += r.bytesIn
-  into.bytesOut += r.bytesOut
-  into.compressionSavedIn += r.compressionSavedIn
-  into.compressionSavedOut += r.compressionSavedOut
-  into.backpressureDrops += r.backpressureDrops
-  into.backpressureCloses += r.backpressureCloses
+  addCounts(into, r)
   into.queuedBytes += r.queuedBytes
   addCodes(into.closeCodesReceived, r.closeCodesReceived)
   addCodes(into.closeCodesSent, r.closeCodesSent)
